@@ -1,0 +1,16 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// newRootCmd assembles the subcommands; each lives in a file of its own.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ledgerscope",
+		Short:         "Supervisory node and tools of the consortium ledger",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	return root
+}
