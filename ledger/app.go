@@ -1,0 +1,382 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
+
+var _ abci.Application = (*App)(nil)
+
+// Version is the application's protocol version, reported to CometBFT.
+const Version = 1
+
+// Config configures an App.
+type Config struct {
+	// Dir holds the app's own store, usually <home>/data/ledger.
+	Dir string
+	// Logger receives the app's structured logs; nil discards them.
+	Logger *slog.Logger
+	// VerifyWorkers is how many goroutines verify a block's signatures; 0 means GOMAXPROCS.
+	VerifyWorkers int
+	// CheckInvariants runs the state invariants after every block and fails Commit if one
+	// breaks. Tests turn it on; it costs a scan of the state per block.
+	CheckInvariants bool
+}
+
+// App is the ledger's ABCI application.
+type App struct {
+	abci.BaseApplication
+	cfg       Config
+	log       *slog.Logger
+	store     *diskStore
+	closeOnce sync.Once
+
+	// mu guards state against CheckTx and Query while Commit swaps a block in. FinalizeBlock
+	// reads state without it: only Commit writes, and CometBFT never runs the two at once.
+	mu    sync.RWMutex
+	state *State
+
+	pending *pendingBlock
+
+	checkMu     sync.Mutex
+	checkNonces map[Address]uint64 // nonces accepted into the mempool since the last commit
+	sigs        *sigCache
+}
+
+// pendingBlock is a finalized block waiting for Commit.
+type pendingBlock struct {
+	stage   *stage
+	records []record
+	digest  Digest
+}
+
+// NewApp opens (or creates) the app's store and loads the committed state, verifying it
+// against its digest.
+func NewApp(cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.VerifyWorkers <= 0 {
+		cfg.VerifyWorkers = runtime.GOMAXPROCS(0)
+	}
+	store, err := openStore(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.load()
+	if err != nil {
+		store.close()
+		return nil, err
+	}
+	if st == nil {
+		st = NewState()
+	}
+	return &App{
+		cfg: cfg, log: cfg.Logger, store: store, state: st,
+		checkNonces: map[Address]uint64{}, sigs: newSigCache(1 << 17),
+	}, nil
+}
+
+// Close closes the app's store; closing twice is harmless.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.store.close() })
+	return err
+}
+
+// View runs fn on the committed state under the read lock; fn must not keep or change it.
+func (a *App) View(fn func(*State)) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	fn(a.state)
+}
+
+// AppHash is the app hash of the committed state.
+func (a *App) AppHash() []byte {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.state.AppHash()
+}
+
+// Height is the last committed height.
+func (a *App) Height() int64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.state.Height
+}
+
+// Info tells CometBFT where the app is, so the handshake replays what it missed.
+func (a *App) Info(_ context.Context, _ *abci.InfoRequest) (*abci.InfoResponse, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	resp := &abci.InfoResponse{Data: "ledgerscope", Version: fmt.Sprint(Version), AppVersion: Version}
+	if a.state.Params.ChainID != "" {
+		resp.LastBlockHeight = a.state.Height
+		resp.LastBlockAppHash = a.state.AppHash()
+	}
+	return resp, nil
+}
+
+// InitChain builds the genesis state and writes it in full.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	st, err := g.build(req.ChainId)
+	if err != nil {
+		return nil, err
+	}
+	st.Height = req.InitialHeight - 1
+	recs := st.records()
+	for _, r := range recs {
+		st.Digest.Add(r.key, r.new)
+	}
+	if err := a.store.commit(st.Height, recs, &st.Digest); err != nil {
+		return nil, fmt.Errorf("write genesis state: %w", err)
+	}
+	a.mu.Lock()
+	a.state = st
+	a.mu.Unlock()
+	a.log.Info("genesis state written", "chain_id", req.ChainId, "members", len(st.Members), "app_hash", fmt.Sprintf("%X", st.AppHash()))
+	return &abci.InitChainResponse{AppHash: st.AppHash()}, nil
+}
+
+// CheckTx admits a transaction to the mempool if it decodes, is signed for this chain by an
+// account, and carries that account's next nonce. Frozen accounts are admitted on purpose: their
+// attempts must reach a block, where they fail on the record.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	reply := func(e *TxError) (*abci.CheckTxResponse, error) {
+		return &abci.CheckTxResponse{Code: uint32(e.Code), Log: e.Msg, Codespace: Codespace}, nil
+	}
+	dtx, err := DecodeTx(req.Tx)
+	if err != nil {
+		return reply(reject(CodeMalformed, "%v", err))
+	}
+	a.mu.RLock()
+	chainID := a.state.Params.ChainID
+	signer := a.state.Accounts[dtx.Signer()]
+	var committed uint64
+	if signer != nil {
+		committed = signer.Nonce
+	}
+	a.mu.RUnlock()
+	if dtx.ChainID != chainID {
+		return reply(reject(CodeWrongChain, "signed for chain %q, this is %q", dtx.ChainID, chainID))
+	}
+	if err := dtx.Body.validate(); err != nil {
+		var te *TxError
+		if errors.As(err, &te) {
+			return reply(te)
+		}
+		return reply(reject(CodeInvalidField, "%v", err))
+	}
+	hash := TxHash(req.Tx)
+	if !a.sigs.has(hash) {
+		if err := VerifySignatures(dtx); err != nil {
+			return reply(reject(CodeBadSignature, "%v", err))
+		}
+		a.sigs.add(hash)
+	}
+	if signer == nil {
+		return reply(reject(CodeUnknownSigner, "no account %s", dtx.Signer()))
+	}
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	next := committed
+	if n, ok := a.checkNonces[signer.Address]; ok {
+		next = n
+	}
+	if dtx.Nonce != next+1 {
+		return reply(reject(CodeBadNonce, "nonce %d, account %s expects %d", dtx.Nonce, signer.Address, next+1))
+	}
+	a.checkNonces[signer.Address] = dtx.Nonce
+	return &abci.CheckTxResponse{Code: uint32(CodeOK)}, nil
+}
+
+// FinalizeBlock executes a block on a stage and returns the results and the new app hash.
+// Signatures are verified in parallel batches first; execution is then strictly sequential
+// in block order, so the outcome is the same on every node.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	if want := a.state.Height + 1; req.Height != want {
+		return nil, fmt.Errorf("finalize block %d: app is at height %d", req.Height, a.state.Height)
+	}
+	st := newStage(a.state, req.Height, req.Time.Unix())
+	blockEvents := st.expireSettlements()
+
+	n := len(req.Txs)
+	decoded := make([]*DecodedTx, n)
+	decodeErr := make([]error, n)
+	hashes := make([]Hash, n)
+	sigsOK := make([]bool, n)
+	a.prepareTxs(req.Txs, decoded, decodeErr, hashes, sigsOK)
+
+	results := make([]*abci.ExecTxResult, n)
+	for i := range req.Txs {
+		if decoded[i] == nil {
+			results[i] = &abci.ExecTxResult{Code: uint32(CodeMalformed), Log: decodeErr[i].Error(), Codespace: Codespace}
+			continue
+		}
+		code, msg, evs := st.execute(decoded[i], hashes[i], sigsOK[i])
+		r := &abci.ExecTxResult{Code: uint32(code), Log: msg, Events: ToABCI(evs)}
+		if code != CodeOK {
+			r.Codespace = Codespace
+		}
+		results[i] = r
+	}
+
+	recs := st.changes()
+	digest := a.state.Digest
+	foldRecords(&digest, recs, a.cfg.VerifyWorkers)
+	a.pending = &pendingBlock{stage: st, records: recs, digest: digest}
+	return &abci.FinalizeBlockResponse{
+		TxResults: results,
+		Events:    ToABCI(blockEvents),
+		AppHash:   digest.AppHash(),
+	}, nil
+}
+
+// prepareTxs decodes, hashes and verifies a block's transactions, split in contiguous chunks
+// over the workers. Each slot is written by exactly one worker.
+func (a *App) prepareTxs(txs [][]byte, decoded []*DecodedTx, decodeErr []error, hashes []Hash, sigsOK []bool) {
+	work := func(lo, hi int) {
+		var batch []*DecodedTx
+		var idx []int
+		for i := lo; i < hi; i++ {
+			dtx, err := DecodeTx(txs[i])
+			if err != nil {
+				decodeErr[i] = err
+				continue
+			}
+			decoded[i] = dtx
+			hashes[i] = TxHash(txs[i])
+			if a.sigs.has(hashes[i]) {
+				sigsOK[i] = true
+				continue
+			}
+			batch = append(batch, dtx)
+			idx = append(idx, i)
+		}
+		ok := make([]bool, len(batch))
+		verifyBatch(batch, ok)
+		for j, i := range idx {
+			sigsOK[i] = ok[j]
+		}
+	}
+	parallel(len(txs), a.cfg.VerifyWorkers, 64, work)
+}
+
+// parallel splits [0,n) into at most workers contiguous chunks of at least minChunk and runs
+// fn on each, waiting for all.
+func parallel(n, workers, minChunk int, fn func(lo, hi int)) {
+	if workers > n/minChunk {
+		workers = n / minChunk
+	}
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// foldRecords applies a block's record changes to the digest. The sum commutes, so chunks are
+// folded on several cores and merged with the same result as a sequential pass.
+func foldRecords(d *Digest, recs []record, workers int) {
+	parts := make([]Digest, max(workers, 1))
+	var mu sync.Mutex
+	next := 0
+	parallel(len(recs), workers, 256, func(lo, hi int) {
+		mu.Lock()
+		p := &parts[next]
+		next++
+		mu.Unlock()
+		for _, r := range recs[lo:hi] {
+			if r.old != nil {
+				p.Remove(r.key, r.old)
+			}
+			if r.new != nil {
+				p.Add(r.key, r.new)
+			}
+		}
+	})
+	for i := range parts {
+		d.Merge(&parts[i])
+	}
+}
+
+// Commit writes the finalized block to disk and swaps it into the committed state.
+func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResponse, error) {
+	p := a.pending
+	if p == nil {
+		return nil, errors.New("commit without a finalized block")
+	}
+	if err := a.store.commit(p.stage.height, p.records, &p.digest); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	p.stage.apply(a.state)
+	a.state.Digest = p.digest
+	a.mu.Unlock()
+	a.pending = nil
+
+	a.checkMu.Lock()
+	clear(a.checkNonces)
+	a.checkMu.Unlock()
+
+	if a.cfg.CheckInvariants {
+		a.mu.RLock()
+		err := CheckInvariants(a.state)
+		a.mu.RUnlock()
+		if err != nil {
+			return nil, fmt.Errorf("after block %d: %w", p.stage.height, err)
+		}
+	}
+	return &abci.CommitResponse{}, nil
+}
+
+// sigCache remembers transactions whose signatures CheckTx verified, so that FinalizeBlock does
+// not pay for them twice. Two generations bound its size without per-entry bookkeeping.
+type sigCache struct {
+	mu        sync.Mutex
+	limit     int
+	cur, prev map[Hash]struct{}
+}
+
+func newSigCache(limit int) *sigCache {
+	return &sigCache{limit: limit, cur: map[Hash]struct{}{}, prev: map[Hash]struct{}{}}
+}
+
+func (c *sigCache) has(h Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.cur[h]; ok {
+		return true
+	}
+	_, ok := c.prev[h]
+	return ok
+}
+
+func (c *sigCache) add(h Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cur) >= c.limit {
+		c.prev, c.cur = c.cur, make(map[Hash]struct{}, c.limit)
+	}
+	c.cur[h] = struct{}{}
+}

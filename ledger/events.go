@@ -1,0 +1,507 @@
+package ledger
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
+
+// Events are the typed account of what a transaction did, emitted as ABCI events so that a
+// reader of blocks and results (ledgersync, an RPC client) needs nothing else: every balance
+// change carries the balance after it, every settlement its state.
+
+// Event is one typed event.
+type Event interface {
+	// EventType is the ABCI event type.
+	EventType() string
+	attrs(a *attrWriter)
+	parse(r *attrReader)
+}
+
+// TxEvent opens the events of every transaction, failed ones included: who tried what.
+type TxEvent struct {
+	Type   TxType
+	Signer Address
+	Nonce  uint64
+}
+
+// TransferEvent is one leg: an amount of an asset from one account to another. Leg says which:
+// "transfer", "asset" and "cash" (the two legs of a DvP), or "settlement" (a gateway
+// settlement's delivery).
+type TransferEvent struct {
+	From, To Address
+	Asset    string
+	Amount   uint64
+	Leg      string
+}
+
+// BalanceEvent is a holding after a change, with the change.
+type BalanceEvent struct {
+	Account Address
+	Asset   string
+	Delta   int64
+	Amount  uint64
+	Locked  uint64
+}
+
+// LockEvent reserves part of a holding for a settlement.
+type LockEvent struct {
+	Settlement Hash
+	Account    Address
+	Asset      string
+	Amount     uint64
+}
+
+// ReleaseEvent ends a lock: "confirmed" (delivered to the buyer) or "failed" (back to the
+// seller's free balance).
+type ReleaseEvent struct {
+	Settlement Hash
+	Account    Address
+	Asset      string
+	Amount     uint64
+	Outcome    string
+}
+
+// MintEvent creates supply.
+type MintEvent struct {
+	Asset  string
+	To     Address
+	Amount uint64
+	Supply uint64
+}
+
+// BurnEvent destroys supply.
+type BurnEvent struct {
+	Asset  string
+	From   Address
+	Amount uint64
+	Supply uint64
+}
+
+// FreezeEvent records a freeze or unfreeze of an account or asset.
+type FreezeEvent struct {
+	Account Address
+	Asset   string
+	Frozen  bool
+	Reason  string
+}
+
+// AccountEvent records a new account.
+type AccountEvent struct {
+	Address  Address
+	PubKey   PubKey
+	Sponsor  string
+	Kind     AccountKind
+	OwnerRef Hash
+	Venues   []string
+}
+
+// AssetEvent records a new asset.
+type AssetEvent struct {
+	Asset Asset
+}
+
+// ReservesEvent records an attestation, with the coin supply at that moment.
+type ReservesEvent struct {
+	Amount uint64
+	AsOf   int64
+	Report Hash
+	Supply uint64
+}
+
+// SettlementEvent records a settlement's state: a DvP (final at once) or a gateway settlement
+// (locked, then confirmed or failed).
+type SettlementEvent struct {
+	ID       Hash
+	Kind     string // "dvp" or "gateway"
+	State    SettlementState
+	Venue    string // dvp
+	Gateway  string // gateway
+	Seller   Address
+	Buyer    Address
+	Asset    string
+	Quantity uint64
+	Cash     uint64 // coin for dvp, fiat fen for gateway
+	Deadline int64
+	Ref      string
+	Reason   string
+}
+
+// EventType implementations.
+
+// EventType is "tx".
+func (*TxEvent) EventType() string { return "tx" }
+
+// EventType is "transfer".
+func (*TransferEvent) EventType() string { return "transfer" }
+
+// EventType is "balance".
+func (*BalanceEvent) EventType() string { return "balance" }
+
+// EventType is "lock".
+func (*LockEvent) EventType() string { return "lock" }
+
+// EventType is "release".
+func (*ReleaseEvent) EventType() string { return "release" }
+
+// EventType is "mint".
+func (*MintEvent) EventType() string { return "mint" }
+
+// EventType is "burn".
+func (*BurnEvent) EventType() string { return "burn" }
+
+// EventType is "freeze".
+func (*FreezeEvent) EventType() string { return "freeze" }
+
+// EventType is "account".
+func (*AccountEvent) EventType() string { return "account" }
+
+// EventType is "asset".
+func (*AssetEvent) EventType() string { return "asset" }
+
+// EventType is "reserves".
+func (*ReservesEvent) EventType() string { return "reserves" }
+
+// EventType is "settlement".
+func (*SettlementEvent) EventType() string { return "settlement" }
+
+func newEvent(kind string) Event {
+	switch kind {
+	case "tx":
+		return &TxEvent{}
+	case "transfer":
+		return &TransferEvent{}
+	case "balance":
+		return &BalanceEvent{}
+	case "lock":
+		return &LockEvent{}
+	case "release":
+		return &ReleaseEvent{}
+	case "mint":
+		return &MintEvent{}
+	case "burn":
+		return &BurnEvent{}
+	case "freeze":
+		return &FreezeEvent{}
+	case "account":
+		return &AccountEvent{}
+	case "asset":
+		return &AssetEvent{}
+	case "reserves":
+		return &ReservesEvent{}
+	case "settlement":
+		return &SettlementEvent{}
+	}
+	return nil
+}
+
+// ToABCI renders typed events as ABCI events.
+func ToABCI(evs []Event) []abci.Event {
+	out := make([]abci.Event, len(evs))
+	for i, ev := range evs {
+		w := attrWriter{attrs: make([]abci.EventAttribute, 0, 8)}
+		ev.attrs(&w)
+		out[i] = abci.Event{Type: ev.EventType(), Attributes: w.attrs}
+	}
+	return out
+}
+
+// ParseEvents reads typed events back from ABCI events; events of other types (CometBFT's
+// own) are skipped.
+func ParseEvents(evs []abci.Event) ([]Event, error) {
+	out := make([]Event, 0, len(evs))
+	for i := range evs {
+		ev := newEvent(evs[i].Type)
+		if ev == nil {
+			continue
+		}
+		r := attrReader{attrs: evs[i].Attributes}
+		ev.parse(&r)
+		if r.err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", i, evs[i].Type, r.err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+type attrWriter struct{ attrs []abci.EventAttribute }
+
+func (w *attrWriter) str(k, v string) {
+	w.attrs = append(w.attrs, abci.EventAttribute{Key: k, Value: v})
+}
+func (w *attrWriter) addr(k string, a Address) { w.str(k, hex.EncodeToString(a[:])) }
+func (w *attrWriter) hash(k string, h Hash)    { w.str(k, h.String()) }
+func (w *attrWriter) u64(k string, v uint64)   { w.str(k, strconv.FormatUint(v, 10)) }
+func (w *attrWriter) i64(k string, v int64)    { w.str(k, strconv.FormatInt(v, 10)) }
+
+// attrReader reads attributes by key; the first error sticks.
+type attrReader struct {
+	attrs []abci.EventAttribute
+	err   error
+}
+
+func (r *attrReader) str(k string) string {
+	for _, a := range r.attrs {
+		if a.Key == k {
+			return a.Value
+		}
+	}
+	if r.err == nil {
+		r.err = fmt.Errorf("attribute %q missing", k)
+	}
+	return ""
+}
+
+func (r *attrReader) check(k string, err error) {
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("attribute %q: %w", k, err)
+	}
+}
+
+func (r *attrReader) addr(k string) Address {
+	s := r.str(k)
+	if s == "" {
+		return Address{}
+	}
+	a, err := ParseAddress(s)
+	r.check(k, err)
+	return a
+}
+
+func (r *attrReader) hash(k string) Hash {
+	s := r.str(k)
+	if s == "" {
+		return Hash{}
+	}
+	h, err := ParseHash(s)
+	r.check(k, err)
+	return h
+}
+
+func (r *attrReader) u64(k string) uint64 {
+	v, err := strconv.ParseUint(r.str(k), 10, 64)
+	r.check(k, err)
+	return v
+}
+
+func (r *attrReader) i64(k string) int64 {
+	v, err := strconv.ParseInt(r.str(k), 10, 64)
+	r.check(k, err)
+	return v
+}
+
+func (r *attrReader) u8(k string) uint8 {
+	v, err := strconv.ParseUint(r.str(k), 10, 8)
+	r.check(k, err)
+	return uint8(v)
+}
+
+func (e *TxEvent) attrs(w *attrWriter) {
+	w.str("type", e.Type.String())
+	w.addr("signer", e.Signer)
+	w.u64("nonce", e.Nonce)
+}
+
+func (e *TxEvent) parse(r *attrReader) {
+	t, err := ParseTxType(r.str("type"))
+	r.check("type", err)
+	e.Type = t
+	e.Signer = r.addr("signer")
+	e.Nonce = r.u64("nonce")
+}
+
+func (e *TransferEvent) attrs(w *attrWriter) {
+	w.addr("from", e.From)
+	w.addr("to", e.To)
+	w.str("asset", e.Asset)
+	w.u64("amount", e.Amount)
+	w.str("leg", e.Leg)
+}
+
+func (e *TransferEvent) parse(r *attrReader) {
+	e.From, e.To = r.addr("from"), r.addr("to")
+	e.Asset, e.Amount, e.Leg = r.str("asset"), r.u64("amount"), r.str("leg")
+}
+
+func (e *BalanceEvent) attrs(w *attrWriter) {
+	w.addr("account", e.Account)
+	w.str("asset", e.Asset)
+	w.i64("delta", e.Delta)
+	w.u64("amount", e.Amount)
+	w.u64("locked", e.Locked)
+}
+
+func (e *BalanceEvent) parse(r *attrReader) {
+	e.Account, e.Asset, e.Delta = r.addr("account"), r.str("asset"), r.i64("delta")
+	e.Amount, e.Locked = r.u64("amount"), r.u64("locked")
+}
+
+func (e *LockEvent) attrs(w *attrWriter) {
+	w.hash("settlement", e.Settlement)
+	w.addr("account", e.Account)
+	w.str("asset", e.Asset)
+	w.u64("amount", e.Amount)
+}
+
+func (e *LockEvent) parse(r *attrReader) {
+	e.Settlement, e.Account = r.hash("settlement"), r.addr("account")
+	e.Asset, e.Amount = r.str("asset"), r.u64("amount")
+}
+
+func (e *ReleaseEvent) attrs(w *attrWriter) {
+	w.hash("settlement", e.Settlement)
+	w.addr("account", e.Account)
+	w.str("asset", e.Asset)
+	w.u64("amount", e.Amount)
+	w.str("outcome", e.Outcome)
+}
+
+func (e *ReleaseEvent) parse(r *attrReader) {
+	e.Settlement, e.Account = r.hash("settlement"), r.addr("account")
+	e.Asset, e.Amount, e.Outcome = r.str("asset"), r.u64("amount"), r.str("outcome")
+}
+
+func (e *MintEvent) attrs(w *attrWriter) {
+	w.str("asset", e.Asset)
+	w.addr("to", e.To)
+	w.u64("amount", e.Amount)
+	w.u64("supply", e.Supply)
+}
+
+func (e *MintEvent) parse(r *attrReader) {
+	e.Asset, e.To, e.Amount, e.Supply = r.str("asset"), r.addr("to"), r.u64("amount"), r.u64("supply")
+}
+
+func (e *BurnEvent) attrs(w *attrWriter) {
+	w.str("asset", e.Asset)
+	w.addr("from", e.From)
+	w.u64("amount", e.Amount)
+	w.u64("supply", e.Supply)
+}
+
+func (e *BurnEvent) parse(r *attrReader) {
+	e.Asset, e.From, e.Amount, e.Supply = r.str("asset"), r.addr("from"), r.u64("amount"), r.u64("supply")
+}
+
+func (e *FreezeEvent) attrs(w *attrWriter) {
+	if e.Asset != "" {
+		w.str("account", "")
+	} else {
+		w.addr("account", e.Account)
+	}
+	w.str("asset", e.Asset)
+	w.str("frozen", strconv.FormatBool(e.Frozen))
+	w.str("reason", e.Reason)
+}
+
+func (e *FreezeEvent) parse(r *attrReader) {
+	e.Account, e.Asset, e.Reason = r.addr("account"), r.str("asset"), r.str("reason")
+	f, err := strconv.ParseBool(r.str("frozen"))
+	r.check("frozen", err)
+	e.Frozen = f
+}
+
+func (e *AccountEvent) attrs(w *attrWriter) {
+	w.addr("address", e.Address)
+	w.str("pubkey", e.PubKey.String())
+	w.str("sponsor", e.Sponsor)
+	w.str("kind", e.Kind.String())
+	w.hash("owner_ref", e.OwnerRef)
+	w.str("venues", strings.Join(e.Venues, ","))
+}
+
+func (e *AccountEvent) parse(r *attrReader) {
+	e.Address = r.addr("address")
+	pk, err := ParsePubKey(r.str("pubkey"))
+	r.check("pubkey", err)
+	e.PubKey = pk
+	e.Sponsor = r.str("sponsor")
+	k, err := ParseAccountKind(r.str("kind"))
+	r.check("kind", err)
+	e.Kind = k
+	e.OwnerRef = r.hash("owner_ref")
+	if v := r.str("venues"); v != "" {
+		e.Venues = strings.Split(v, ",")
+	}
+}
+
+func (e *AssetEvent) attrs(w *attrWriter) {
+	a := &e.Asset
+	w.str("symbol", a.Symbol)
+	w.str("name", a.Name)
+	w.str("class", a.Class.String())
+	w.str("security_kind", a.Kind.String())
+	w.u64("decimals", uint64(a.Decimals))
+	w.str("issuer", a.Issuer)
+	w.str("venue", a.Venue)
+	w.str("commodity", a.Commodity)
+	w.str("grade", a.Grade)
+	w.str("warehouse", a.Warehouse)
+	w.str("unit", a.Unit)
+	w.u64("position_limit", a.PositionLimit)
+}
+
+func (e *AssetEvent) parse(r *attrReader) {
+	a := &e.Asset
+	a.Symbol, a.Name = r.str("symbol"), r.str("name")
+	c, err := ParseAssetClass(r.str("class"))
+	r.check("class", err)
+	a.Class = c
+	k, err := ParseSecurityKind(r.str("security_kind"))
+	r.check("security_kind", err)
+	a.Kind = k
+	a.Decimals = r.u8("decimals")
+	a.Issuer, a.Venue = r.str("issuer"), r.str("venue")
+	a.Commodity, a.Grade, a.Warehouse, a.Unit = r.str("commodity"), r.str("grade"), r.str("warehouse"), r.str("unit")
+	a.PositionLimit = r.u64("position_limit")
+	a.Status = StatusActive
+}
+
+func (e *ReservesEvent) attrs(w *attrWriter) {
+	w.u64("amount", e.Amount)
+	w.i64("as_of", e.AsOf)
+	w.hash("report", e.Report)
+	w.u64("supply", e.Supply)
+}
+
+func (e *ReservesEvent) parse(r *attrReader) {
+	e.Amount, e.AsOf, e.Report, e.Supply = r.u64("amount"), r.i64("as_of"), r.hash("report"), r.u64("supply")
+}
+
+func (e *SettlementEvent) attrs(w *attrWriter) {
+	w.hash("id", e.ID)
+	w.str("kind", e.Kind)
+	w.str("state", e.State.String())
+	w.str("venue", e.Venue)
+	w.str("gateway", e.Gateway)
+	w.addr("seller", e.Seller)
+	w.addr("buyer", e.Buyer)
+	w.str("asset", e.Asset)
+	w.u64("quantity", e.Quantity)
+	w.u64("cash", e.Cash)
+	w.i64("deadline", e.Deadline)
+	w.str("ref", e.Ref)
+	w.str("reason", e.Reason)
+}
+
+func (e *SettlementEvent) parse(r *attrReader) {
+	e.ID, e.Kind = r.hash("id"), r.str("kind")
+	switch s := r.str("state"); s {
+	case "locked":
+		e.State = SettlementLocked
+	case "confirmed":
+		e.State = SettlementConfirmed
+	case "failed":
+		e.State = SettlementFailed
+	default:
+		r.check("state", fmt.Errorf("unknown state %q", s))
+	}
+	e.Venue, e.Gateway = r.str("venue"), r.str("gateway")
+	e.Seller, e.Buyer = r.addr("seller"), r.addr("buyer")
+	e.Asset, e.Quantity, e.Cash = r.str("asset"), r.u64("quantity"), r.u64("cash")
+	e.Deadline, e.Ref, e.Reason = r.i64("deadline"), r.str("ref"), r.str("reason")
+}

@@ -1,0 +1,168 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// diskStore mirrors the state in a pebble database in the node home. A block's records and the
+// commit point (height and digest) go in one synced batch, so the store is always at a block
+// boundary: a crash loses at most the block being committed, which CometBFT's handshake
+// replays.
+type diskStore struct {
+	db *pebble.DB
+}
+
+func openStore(dir string) (*diskStore, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietPebble{}})
+	if err != nil {
+		return nil, fmt.Errorf("open app store %s: %w", dir, err)
+	}
+	return &diskStore{db: db}, nil
+}
+
+func (s *diskStore) close() error { return s.db.Close() }
+
+// commit writes a block's changed records and the new commit point.
+func (s *diskStore) commit(height int64, recs []record, d *Digest) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, r := range recs {
+		var err error
+		if r.new == nil {
+			err = b.Delete(r.key, nil)
+		} else {
+			err = b.Set(r.key, r.new, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("stage record: %w", err)
+		}
+	}
+	meta := binary.BigEndian.AppendUint64(nil, uint64(height))
+	meta = append(meta, d.Bytes()...)
+	if err := b.Set(keyMeta(), meta, nil); err != nil {
+		return fmt.Errorf("stage commit point: %w", err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("write block %d: %w", height, err)
+	}
+	return nil
+}
+
+// ErrStateCorrupt means the state on disk does not match the digest it was committed with:
+// a record was altered, added or lost outside the app.
+var ErrStateCorrupt = errors.New("app state does not match its committed digest")
+
+// load reads the whole state, recomputing its digest from every record and comparing it with
+// the committed one. It returns nil for a store that has never been committed.
+func (s *diskStore) load() (*State, error) {
+	metaVal, closer, err := s.db.Get(keyMeta())
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read commit point: %w", err)
+	}
+	meta := append([]byte(nil), metaVal...)
+	closer.Close()
+	if len(meta) != 8+digestLanes*8 {
+		return nil, fmt.Errorf("%w: commit point of %d bytes", ErrStateCorrupt, len(meta))
+	}
+	want, _ := digestFromBytes(meta[8:])
+
+	st := NewState()
+	st.Height = int64(binary.BigEndian.Uint64(meta[:8]))
+	it, err := s.db.NewIter(&pebble.IterOptions{UpperBound: keyMeta()})
+	if err != nil {
+		return nil, fmt.Errorf("scan app store: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if err := st.loadRecord(k, v); err != nil {
+			return nil, fmt.Errorf("%w: record %x: %v", ErrStateCorrupt, k, err)
+		}
+		st.Digest.Add(k, v)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("scan app store: %w", err)
+	}
+	if st.Digest != want {
+		return nil, fmt.Errorf("%w at height %d: recomputed app hash %X, committed %X",
+			ErrStateCorrupt, st.Height, st.Digest.AppHash(), want.AppHash())
+	}
+	st.indexOpen()
+	return st, nil
+}
+
+// loadRecord decodes one record into the state, checking that its key and content agree.
+func (st *State) loadRecord(k, v []byte) error {
+	if len(k) == 0 {
+		return errors.New("empty key")
+	}
+	d := decoder{buf: v}
+	switch k[0] {
+	case prefixParams:
+		st.Params.decode(&d)
+	case prefixMember:
+		m := &Member{}
+		m.decode(&d)
+		st.Members[m.ID] = m
+		k2 := keyMember(m.ID)
+		if string(k2) != string(k) {
+			return errors.New("member key and id differ")
+		}
+	case prefixAccount:
+		a := &Account{}
+		a.decode(&d)
+		if string(keyAccount(a.Address)) != string(k) {
+			return errors.New("account key and address differ")
+		}
+		st.Accounts[a.Address] = a
+	case prefixAsset:
+		a := &Asset{}
+		a.decode(&d)
+		if string(keyAsset(a.Symbol)) != string(k) {
+			return errors.New("asset key and symbol differ")
+		}
+		st.Assets[a.Symbol] = a
+	case prefixBalance:
+		if len(k) < 1+20+1 {
+			return errors.New("short balance key")
+		}
+		var bk BalanceKey
+		copy(bk.Account[:], k[1:21])
+		bk.Asset = string(k[21:])
+		var b Balance
+		b.decode(&d)
+		st.Balances[bk] = b
+	case prefixSettlement:
+		se := &Settlement{}
+		se.decode(&d)
+		if string(keySettlement(se.ID)) != string(k) {
+			return errors.New("settlement key and id differ")
+		}
+		st.Settlements[se.ID] = se
+	case prefixReserves:
+		st.Reserves.decode(&d)
+	default:
+		return fmt.Errorf("unknown prefix %#x", k[0])
+	}
+	return d.end("record")
+}
+
+// quietPebble routes pebble's informational chatter away and keeps its errors.
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...interface{}) {}
+func (quietPebble) Errorf(format string, args ...interface{}) {
+	slog.Error("app store", "detail", fmt.Sprintf(format, args...))
+}
+func (quietPebble) Fatalf(format string, args ...interface{}) {
+	slog.Error("app store fatal", "detail", fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}
