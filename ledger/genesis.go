@@ -156,3 +156,10 @@ func (st *State) records() []record {
 	add(keyReserves(), &st.Reserves)
 	return out
 }
+
+// OwnerRef is the on-chain reference of a beneficial owner: a salted hash of the identity, so
+// one owner's accounts can be linked without naming the owner on chain. The salt is the
+// consortium's; members compute the same reference for the same identity.
+func OwnerRef(identity string) Hash {
+	return sha256.Sum256([]byte("ledgerscope/owner/v1\x00" + identity))
+}

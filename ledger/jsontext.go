@@ -1,6 +1,9 @@
 package ledger
 
-import "encoding/hex"
+import (
+	"encoding/hex"
+	"strings"
+)
 
 // Text forms, so that addresses, keys and hashes read as hex strings in JSON (genesis files,
 // query answers) rather than as arrays of numbers.
@@ -43,3 +46,23 @@ func (h *Hash) UnmarshalText(b []byte) error {
 	*h = v
 	return err
 }
+
+// Enumerations render as their names in JSON answers, which people read.
+
+// MarshalText renders the status name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// MarshalText renders the kind name.
+func (k AccountKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// MarshalText renders the class name.
+func (c AssetClass) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// MarshalText renders the security kind name, empty for other classes.
+func (k SecurityKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// MarshalText renders the state name.
+func (s SettlementState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// MarshalText renders the role names, comma-separated.
+func (r Role) MarshalText() ([]byte, error) { return []byte(strings.Join(r.Names(), ",")), nil }

@@ -22,8 +22,6 @@ const (
 // AccountView is an account as queries return it, with its holdings.
 type AccountView struct {
 	*Account
-	Status   string                 `json:"status_name"`
-	Kind     string                 `json:"kind_name"`
 	Balances map[string]BalanceView `json:"balances"`
 }
 
@@ -84,7 +82,7 @@ func answer(st *State, parts []string) (any, uint32, error) {
 		if acc == nil {
 			return nil, QueryNotFound, fmt.Errorf("no account %s", addr)
 		}
-		view := AccountView{Account: acc, Status: acc.Status.String(), Kind: acc.Kind.String(), Balances: map[string]BalanceView{}}
+		view := AccountView{Account: acc, Balances: map[string]BalanceView{}}
 		for sym := range st.Assets {
 			if b, ok := st.Balances[BalanceKey{addr, sym}]; ok {
 				view.Balances[sym] = BalanceView{b.Amount, b.Locked, b.Available()}
