@@ -24,6 +24,9 @@ type Config struct {
 	Logger *slog.Logger
 	// VerifyWorkers is how many goroutines verify a block's signatures; 0 means GOMAXPROCS.
 	VerifyWorkers int
+	// SigCache remembers verified transactions; apps in one process (a devnet) may share
+	// one so that a tx gossiped to every node is verified once. Nil gives the app its own.
+	SigCache *SigCache
 	// CheckInvariants runs the state invariants after every block and fails Commit if one
 	// breaks. Tests turn it on; it costs a scan of the state per block.
 	CheckInvariants bool
@@ -45,8 +48,8 @@ type App struct {
 	pending *pendingBlock
 
 	checkMu     sync.Mutex
-	checkNonces map[Address]uint64 // nonces accepted into the mempool since the last commit
-	sigs        *sigCache
+	checkNonces map[Address]uint64 // highest nonce admitted to the mempool, per account ahead of its committed one
+	sigs        *SigCache
 }
 
 // pendingBlock is a finalized block waiting for Commit.
@@ -77,9 +80,12 @@ func NewApp(cfg Config) (*App, error) {
 	if st == nil {
 		st = NewState()
 	}
+	if cfg.SigCache == nil {
+		cfg.SigCache = NewSigCache(1 << 17)
+	}
 	return &App{
 		cfg: cfg, log: cfg.Logger, store: store, state: st,
-		checkNonces: map[Address]uint64{}, sigs: newSigCache(1 << 17),
+		checkNonces: map[Address]uint64{}, sigs: cfg.SigCache,
 	}, nil
 }
 
@@ -149,8 +155,14 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 }
 
 // CheckTx admits a transaction to the mempool if it decodes, is signed for this chain by an
-// account, and carries that account's next nonce. Frozen accounts are admitted on purpose: their
-// attempts must reach a block, where they fail on the record.
+// account, and carries a nonce the account has not used and that follows the nonces already
+// admitted. Frozen accounts are admitted on purpose: their attempts must reach a block, where
+// they fail on the record.
+//
+// The admitted nonces survive commits: CheckTx does not depend on CometBFT rechecking the
+// mempool after each block, which on a busy node may time out half-way and would otherwise
+// leave the bookkeeping wrong. A nonce between the committed one and the highest admitted is
+// accepted again, so a client can resubmit a transaction that was lost from a mempool.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
 	reply := func(e *TxError) (*abci.CheckTxResponse, error) {
 		return &abci.CheckTxResponse{Code: uint32(e.Code), Log: e.Msg, Codespace: Codespace}, nil
@@ -167,6 +179,13 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		committed = signer.Nonce
 	}
 	a.mu.RUnlock()
+	if req.Type == abci.CHECK_TX_TYPE_RECHECK {
+		// Admitted before, so well-formed and signed; only a block can have spent its nonce.
+		if signer == nil || dtx.Nonce <= committed {
+			return reply(reject(CodeBadNonce, "nonce %d already used", dtx.Nonce))
+		}
+		return &abci.CheckTxResponse{Code: uint32(CodeOK)}, nil
+	}
 	if dtx.ChainID != chainID {
 		return reply(reject(CodeWrongChain, "signed for chain %q, this is %q", dtx.ChainID, chainID))
 	}
@@ -189,14 +208,13 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	}
 	a.checkMu.Lock()
 	defer a.checkMu.Unlock()
-	next := committed
-	if n, ok := a.checkNonces[signer.Address]; ok {
-		next = n
+	admitted := max(a.checkNonces[signer.Address], committed)
+	if dtx.Nonce <= committed || dtx.Nonce > admitted+1 {
+		return reply(reject(CodeBadNonce, "nonce %d, account %s expects %d", dtx.Nonce, signer.Address, admitted+1))
 	}
-	if dtx.Nonce != next+1 {
-		return reply(reject(CodeBadNonce, "nonce %d, account %s expects %d", dtx.Nonce, signer.Address, next+1))
+	if dtx.Nonce > admitted {
+		a.checkNonces[signer.Address] = dtx.Nonce
 	}
-	a.checkNonces[signer.Address] = dtx.Nonce
 	return &abci.CheckTxResponse{Code: uint32(CodeOK)}, nil
 }
 
@@ -335,8 +353,13 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	a.mu.Unlock()
 	a.pending = nil
 
+	// Forget admitted nonces the block caught up with; the rest stay pending.
 	a.checkMu.Lock()
-	clear(a.checkNonces)
+	for addr, acc := range p.stage.accounts {
+		if n, ok := a.checkNonces[addr]; ok && n <= acc.Nonce {
+			delete(a.checkNonces, addr)
+		}
+	}
 	a.checkMu.Unlock()
 
 	if a.cfg.CheckInvariants {
@@ -350,19 +373,21 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	return &abci.CommitResponse{}, nil
 }
 
-// sigCache remembers transactions whose signatures CheckTx verified, so that FinalizeBlock does
-// not pay for them twice. Two generations bound its size without per-entry bookkeeping.
-type sigCache struct {
+// SigCache remembers transactions whose signatures CheckTx verified, so that FinalizeBlock does
+// not pay for them twice. Keys are hashes of the whole tx bytes, so a hit stands for exactly
+// the bytes that verified. Two generations bound its size without per-entry bookkeeping.
+type SigCache struct {
 	mu        sync.Mutex
 	limit     int
 	cur, prev map[Hash]struct{}
 }
 
-func newSigCache(limit int) *sigCache {
-	return &sigCache{limit: limit, cur: map[Hash]struct{}{}, prev: map[Hash]struct{}{}}
+// NewSigCache returns a cache that holds between limit and 2*limit entries.
+func NewSigCache(limit int) *SigCache {
+	return &SigCache{limit: limit, cur: map[Hash]struct{}{}, prev: map[Hash]struct{}{}}
 }
 
-func (c *sigCache) has(h Hash) bool {
+func (c *SigCache) has(h Hash) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.cur[h]; ok {
@@ -372,7 +397,7 @@ func (c *sigCache) has(h Hash) bool {
 	return ok
 }
 
-func (c *sigCache) add(h Hash) {
+func (c *SigCache) add(h Hash) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.cur) >= c.limit {
