@@ -1,0 +1,378 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// RunConfig configures Run.
+type RunConfig struct {
+	// Rate is the target rate in transactions per second.
+	Rate float64
+	// Duration ends the run; zero runs until the context ends.
+	Duration time.Duration
+	// Tick is how often tokens are added to the bucket (default 20ms): each tick generates
+	// the transactions its tokens pay for, as one submission.
+	Tick time.Duration
+	// MaxBatch bounds the transactions generated and submitted per tick (default 2,000).
+	MaxBatch int
+	// LogEvery is the interval of progress logs (default 5s).
+	LogEvery time.Duration
+	// DrainTimeout bounds the drain after the run ends, when open settlements are confirmed
+	// and started scenarios finished (default 60s); negative skips the drain.
+	DrainTimeout time.Duration
+	// MaxStall gives up when the node has not answered for this long (default 60s).
+	MaxStall time.Duration
+	// Logger receives the progress logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Querier reads an account's nonce back after a rejection; nil uses the submitter when
+	// it is one.
+	Querier Querier
+}
+
+// Stats reports a run.
+type Stats struct {
+	// Submitted counts the transactions the node answered; Accepted those admitted to its
+	// mempool; Rejected the others, by code name in ByCode.
+	Submitted, Accepted, Rejected int64
+	ByCode                        map[string]int64
+	// Unchecked counts transactions the node did not check (an RPC error) or that were never
+	// sent because the run ended first.
+	Unchecked int64
+	// Retries counts resubmissions after a full mempool or a failed request.
+	Retries int64
+	// Resyncs counts nonce resynchronisations after a rejection.
+	Resyncs int64
+	// TruthLines counts ground-truth lines written; TruthDropped those of transactions the
+	// node did not admit.
+	TruthLines, TruthDropped int64
+	// Scenarios counts the scenarios started, by id.
+	Scenarios map[string]int
+	// Elapsed is the whole run, drain included.
+	Elapsed time.Duration
+	// Rate is the achieved rate of transactions answered by the node, per second, while the
+	// run was paced (before the drain).
+	Rate float64
+}
+
+// Defaults of RunConfig.
+const (
+	defaultTick         = 20 * time.Millisecond
+	defaultRunBatch     = 2_000
+	defaultLogEvery     = 5 * time.Second
+	defaultDrainTimeout = 60 * time.Second
+	defaultMaxStall     = 60 * time.Second
+	maxRate             = 1_000_000
+)
+
+// Run generates traffic from gen at cfg.Rate and submits it through sub until cfg.Duration
+// passes or ctx ends, then drains what is under way. Pacing is a token bucket filled every
+// tick, so each tick submits one batch rather than each transaction waiting on a timer.
+// Generation runs one batch ahead of submission. The ground-truth lines of admitted
+// transactions are written to truth as JSON lines (nil discards them).
+//
+// A rejected transaction did not use its nonce, so the signer's nonce is read back from the
+// ledger (the rejection's "expects N" when it says so) and the generator continues from there.
+func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, truth io.Writer) (Stats, error) {
+	if cfg.Rate <= 0 || cfg.Rate > maxRate {
+		return Stats{}, fmt.Errorf("loadgen run: rate %v: want more than 0, at most %d tx/s", cfg.Rate, maxRate)
+	}
+	if cfg.Duration < 0 {
+		return Stats{}, fmt.Errorf("loadgen run: negative duration %v", cfg.Duration)
+	}
+	if cfg.Tick <= 0 {
+		cfg.Tick = defaultTick
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = defaultRunBatch
+	}
+	if cfg.LogEvery <= 0 {
+		cfg.LogEvery = defaultLogEvery
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = defaultDrainTimeout
+	}
+	if cfg.MaxStall <= 0 {
+		cfg.MaxStall = defaultMaxStall
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Querier == nil {
+		cfg.Querier, _ = sub.(Querier)
+	}
+	if truth == nil {
+		truth = io.Discard
+	}
+	r := &runner{
+		cfg: cfg, gen: gen, sub: sub, log: cfg.Logger, truth: bufio.NewWriterSize(truth, 64<<10),
+		stats: Stats{ByCode: map[string]int64{}}, start: time.Now(),
+	}
+	// Submissions outlive ctx by the drain, which ends open settlements cleanly.
+	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSend()
+	batches := make(chan []*Tx, 1)
+	go r.produce(ctx, sendCtx, stopSend, batches)
+
+	var err error
+	lastLog, lastCount := r.start, int64(0)
+	paced, pacedFor := int64(-1), time.Duration(0)
+	for txs := range batches {
+		if at := r.drainAt.Load(); at != 0 && paced < 0 {
+			paced, pacedFor = r.stats.Submitted, time.Unix(0, at).Sub(r.start)
+		}
+		if err == nil {
+			err = r.submit(sendCtx, txs)
+			if err != nil {
+				stopSend()
+			}
+		} else {
+			r.stats.Unchecked += int64(len(txs))
+		}
+		if now := time.Now(); now.Sub(lastLog) >= cfg.LogEvery {
+			rate := float64(r.stats.Submitted-lastCount) / now.Sub(lastLog).Seconds()
+			r.log.Info("loadgen progress", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
+				"rejected", r.stats.Rejected, "rate_tx_s", int64(rate), "pending_steps", gen.Pending(),
+				"truth_lines", r.stats.TruthLines)
+			lastLog, lastCount = now, r.stats.Submitted
+			if ferr := r.truth.Flush(); ferr != nil && err == nil {
+				err = fmt.Errorf("write truth: %w", ferr)
+				stopSend()
+			}
+		}
+	}
+	if ferr := r.truth.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("write truth: %w", ferr)
+	}
+	r.stats.Elapsed = time.Since(r.start)
+	if paced < 0 {
+		paced, pacedFor = r.stats.Submitted, r.stats.Elapsed
+	}
+	if s := pacedFor.Seconds(); s > 0 {
+		r.stats.Rate = float64(paced) / s
+	}
+	r.stats.Scenarios = gen.Started()
+	r.log.Info("loadgen done", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
+		"rejected", r.stats.Rejected, "by_code", r.stats.ByCode, "rate_tx_s", int64(r.stats.Rate),
+		"elapsed", r.stats.Elapsed.Round(time.Millisecond), "truth_lines", r.stats.TruthLines,
+		"scenarios", r.stats.Scenarios)
+	return r.stats, err
+}
+
+type runner struct {
+	cfg   RunConfig
+	gen   *Generator
+	sub   Submitter
+	log   *slog.Logger
+	truth *bufio.Writer
+	stats Stats
+	start time.Time
+	// drainAt is when pacing ended and the drain began, in unix nanoseconds.
+	drainAt atomic.Int64
+}
+
+// produce paces generation and hands batches to the submitter. After the run it drains the
+// generator, bounded by the drain timeout, then closes batches.
+func (r *runner) produce(ctx, sendCtx context.Context, stopSend context.CancelFunc, batches chan<- []*Tx) {
+	defer close(batches)
+	ticker := time.NewTicker(r.cfg.Tick)
+	defer ticker.Stop()
+	var end <-chan time.Time
+	if r.cfg.Duration > 0 {
+		t := time.NewTimer(r.cfg.Duration)
+		defer t.Stop()
+		end = t.C
+	}
+	done := ctx.Done()
+	draining := false
+	var drainUntil time.Time
+	startDrain := func(why string) {
+		draining, done, end = true, nil, nil
+		r.drainAt.Store(time.Now().UnixNano())
+		if r.cfg.DrainTimeout < 0 {
+			return
+		}
+		r.gen.Drain()
+		drainUntil = time.Now().Add(r.cfg.DrainTimeout)
+		time.AfterFunc(r.cfg.DrainTimeout+5*time.Second, stopSend)
+		r.log.Info("loadgen draining", "reason", why, "pending_steps", r.gen.Pending())
+	}
+	burst := max(r.cfg.Rate, 1)
+	tokens, last := 0.0, time.Now()
+	for {
+		select {
+		case <-done:
+			startDrain("context ended")
+		case <-end:
+			startDrain("duration reached")
+		case <-sendCtx.Done():
+			return
+		case <-ticker.C:
+		}
+		if draining && (r.cfg.DrainTimeout < 0 || r.gen.Pending() == 0 || time.Now().After(drainUntil)) {
+			return
+		}
+		now := time.Now()
+		tokens = min(tokens+r.cfg.Rate*now.Sub(last).Seconds(), burst)
+		last = now
+		if tokens < 1 {
+			continue
+		}
+		txs := r.gen.Next(min(int(tokens), r.cfg.MaxBatch))
+		tokens -= float64(len(txs))
+		if len(txs) == 0 {
+			continue
+		}
+		select {
+		case batches <- txs:
+		case <-sendCtx.Done():
+			return
+		}
+	}
+}
+
+// submit sends one batch, resubmitting from the first transaction the node had no room for.
+func (r *runner) submit(ctx context.Context, txs []*Tx) error {
+	raws := make([][]byte, len(txs))
+	for i, tx := range txs {
+		raws[i] = tx.Raw
+	}
+	backoff := 50 * time.Millisecond
+	var stalled time.Time
+	for off := 0; off < len(txs); {
+		outs, err := r.sub.Submit(ctx, raws[off:])
+		k := 0
+		for ; k < len(outs) && !errors.Is(outs[k].Err, ErrMempoolFull); k++ {
+			if err := r.handle(ctx, txs[off+k], outs[k]); err != nil {
+				return err
+			}
+		}
+		off += k
+		if off == len(txs) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			r.stats.Unchecked += int64(len(txs) - off)
+			return nil
+		}
+		if k > 0 || stalled.IsZero() {
+			stalled = time.Now()
+		} else if time.Since(stalled) > r.cfg.MaxStall {
+			r.stats.Unchecked += int64(len(txs) - off)
+			if err == nil {
+				err = ErrMempoolFull
+			}
+			return fmt.Errorf("node has taken nothing for %v: %w", r.cfg.MaxStall, err)
+		}
+		if err != nil {
+			r.log.Warn("loadgen submit failed, retrying", "err", err, "backoff", backoff)
+		}
+		r.stats.Retries++
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	return nil
+}
+
+// handle records the node's answer to one transaction.
+func (r *runner) handle(ctx context.Context, tx *Tx, out Outcome) error {
+	if out.Err != nil {
+		r.stats.Unchecked++
+		r.drop(tx, out.Err.Error())
+		return nil
+	}
+	r.stats.Submitted++
+	if out.Code == 0 {
+		r.stats.Accepted++
+		for i := range tx.Labels {
+			b, err := json.Marshal(&tx.Labels[i])
+			if err != nil {
+				return fmt.Errorf("truth line: %w", err)
+			}
+			b = append(b, '\n')
+			if _, err := r.truth.Write(b); err != nil {
+				return fmt.Errorf("write truth: %w", err)
+			}
+			r.stats.TruthLines++
+		}
+		return nil
+	}
+	r.stats.Rejected++
+	name := fmt.Sprintf("%s:%d", out.Codespace, out.Code)
+	if out.Codespace == ledger.Codespace {
+		name = ledger.Code(out.Code).String()
+	}
+	r.stats.ByCode[name]++
+	r.drop(tx, name)
+	r.gen.Rejected(tx)
+	// CheckTx refused it, so its nonce is still the signer's next: resynchronise.
+	r.resync(ctx, tx, out)
+	return nil
+}
+
+func (r *runner) drop(tx *Tx, why string) {
+	if len(tx.Labels) == 0 {
+		return
+	}
+	r.stats.TruthDropped += int64(len(tx.Labels))
+	var ids []string
+	for _, l := range tx.Labels {
+		ids = append(ids, l.Scenario)
+	}
+	r.log.Warn("loadgen labelled transaction not admitted", "tx", tx.Hash.String(), "reason", why, "scenarios", ids)
+}
+
+var expectsRE = regexp.MustCompile(`expects (\d+)`)
+
+func (r *runner) resync(ctx context.Context, tx *Tx, out Outcome) {
+	if !r.gen.NeedsResync(tx.Signer, tx.Seq) {
+		return
+	}
+	// Refused before its nonce was checked, the transaction's nonce is still the next one.
+	expected := tx.Nonce
+	if out.Codespace == ledger.Codespace && out.Code == uint32(ledger.CodeBadNonce) {
+		expected = 0
+		if m := expectsRE.FindStringSubmatch(out.Log); m != nil {
+			expected, _ = strconv.ParseUint(m[1], 10, 64)
+		}
+		// The ledger's committed nonce; CheckTx's expectation, which counts the mempool
+		// too, can only be higher.
+		if r.cfg.Querier != nil {
+			v, err := queryJSON[accountView](ctx, r.cfg.Querier, "/account/"+tx.Signer.String())
+			if err != nil {
+				r.log.Warn("loadgen nonce query failed", "account", tx.Signer.String(), "err", err)
+			} else {
+				expected = max(expected, v.Nonce+1)
+			}
+		}
+	}
+	if r.gen.ResyncNonce(tx.Signer, expected, tx.Nonce, tx.Seq) {
+		r.stats.Resyncs++
+		r.log.Debug("loadgen nonce resynchronised", "account", tx.Signer.String(), "next", expected)
+	}
+}
+
+// ByCodeSorted lists a stats' rejections by code name, in name order, for printing.
+func (s Stats) ByCodeSorted() []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(s.ByCode)) {
+		out = append(out, fmt.Sprintf("%s=%d", k, s.ByCode[k]))
+	}
+	return out
+}
