@@ -1,0 +1,75 @@
+package ledgersync
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/store"
+	"github.com/ledgerscope/ledgerscope/store/pgtest"
+)
+
+// BenchmarkCatchUp measures catch-up ingest: converted blocks of coin and stock transfers
+// written in batches of 20 blocks, with COPY and with multi-row INSERT. It reports
+// transactions and rows per second of database time.
+func BenchmarkCatchUp(b *testing.B) {
+	const blocks, perBlock = 40, 1000
+	src := newTestChain(b, 10)
+	for range blocks {
+		txs := make([][]byte, perBlock)
+		for i := range txs {
+			p, q := src.parties[i%len(src.parties)], src.parties[(i+1)%len(src.parties)]
+			asset := ledger.CoinSymbol
+			if i%2 == 1 {
+				asset = src.assets[i%len(src.assets)]
+			}
+			txs[i] = src.sign(&ledger.Transfer{To: addrOf(q), Asset: asset, Amount: 1}, p)
+		}
+		src.Next(time.Second, txs...)
+	}
+	conv := &converter{sponsors: map[string]string{}}
+	for _, a := range testGenesis(b).Accounts {
+		conv.sponsors[string(a.Address)] = a.Sponsor
+	}
+	var rows []*store.BlockRows
+	for h := int64(1); h <= src.Height(); h++ {
+		blk, _ := src.Block(context.Background(), h)
+		r, err := conv.convert(blk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	for _, mode := range []struct {
+		name    string
+		copyMin int
+	}{{"copy", 1}, {"insert", 1 << 30}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var txs, n int
+			var took time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				db := pgtest.New(b)
+				if _, err := db.InitGenesis(context.Background(), testGenesis(b)); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				for lo := 0; lo < len(rows); lo += 20 {
+					res, err := db.WriteBlocks(context.Background(), rows[lo:min(lo+20, len(rows))], store.WriteOptions{CopyMinRows: mode.copyMin})
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += res.Rows
+				}
+				took += time.Since(start)
+				for _, r := range rows {
+					txs += len(r.Txs)
+				}
+			}
+			b.ReportMetric(float64(txs)/took.Seconds(), "tx/s")
+			b.ReportMetric(float64(n)/took.Seconds(), "rows/s")
+		})
+	}
+}

@@ -1,0 +1,309 @@
+package ledgersync
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/store"
+)
+
+// converter turns committed blocks into rows. It keeps each account's sponsoring member so
+// that every transaction is attributed to a member as it is read; blocks must be converted
+// in height order.
+type converter struct {
+	sponsors map[string]string // account address bytes -> member id
+}
+
+// txSummary is what a transaction's body says it is about.
+type txSummary struct {
+	asset        string
+	amount       uint64
+	counterparty []byte
+}
+
+func addrBytes(a ledger.Address) []byte { return append([]byte(nil), a[:]...) }
+
+func hashBytes(h ledger.Hash) []byte { return append([]byte(nil), h[:]...) }
+
+// summarize reads the asset, amount and counterparty from a decoded body.
+func summarize(body ledger.Body) txSummary {
+	switch b := body.(type) {
+	case *ledger.RegisterAccount:
+		return txSummary{counterparty: addrBytes(ledger.AddressOf(b.PubKey))}
+	case *ledger.IssueAsset:
+		return txSummary{asset: b.Symbol}
+	case *ledger.Mint:
+		return txSummary{asset: b.Asset, amount: b.Amount, counterparty: addrBytes(b.To)}
+	case *ledger.Burn:
+		return txSummary{asset: b.Asset, amount: b.Amount}
+	case *ledger.AttestReserves:
+		return txSummary{asset: ledger.CoinSymbol, amount: b.Amount}
+	case *ledger.Transfer:
+		return txSummary{asset: b.Asset, amount: b.Amount, counterparty: addrBytes(b.To)}
+	case *ledger.SettleDvP:
+		return txSummary{asset: b.Asset, amount: b.Quantity, counterparty: addrBytes(b.Buyer)}
+	case *ledger.LockForSettlement:
+		return txSummary{asset: b.Asset, amount: b.Quantity, counterparty: addrBytes(b.Buyer)}
+	case *ledger.Freeze:
+		if b.Asset != "" {
+			return txSummary{asset: b.Asset}
+		}
+		return txSummary{counterparty: addrBytes(b.Account)}
+	case *ledger.Unfreeze:
+		if b.Asset != "" {
+			return txSummary{asset: b.Asset}
+		}
+		return txSummary{counterparty: addrBytes(b.Account)}
+	}
+	// ConfirmPayment and FailSettlement name a settlement; their events say the rest.
+	return txSummary{}
+}
+
+// amountOf converts a ledger amount, which the ledger bounds by MaxAmount, to a column value.
+func amountOf(v uint64, what string) (int64, error) {
+	if v > ledger.MaxAmount {
+		return 0, fmt.Errorf("%s %d exceeds the ledger's maximum amount", what, v)
+	}
+	return int64(v), nil
+}
+
+// blockState folds one block's balance changes and supplies.
+type blockState struct {
+	rows     *store.BlockRows
+	balances map[[2]string]int // (account, asset) -> index in rows.Changes
+	supply   map[string]int    // asset -> index in rows.Supply
+}
+
+func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
+	if len(b.TxResults) != len(b.Txs) {
+		return nil, fmt.Errorf("block %d: %d txs, %d results", b.Height, len(b.Txs), len(b.TxResults))
+	}
+	t := b.Time.UTC()
+	rows := &store.BlockRows{Block: store.Block{
+		Height: b.Height, Hash: b.Hash, Time: t, Proposer: nonNil(b.Proposer), AppHash: nonNil(b.AppHash),
+		TxCount: int32(len(b.Txs)),
+	}}
+	st := &blockState{rows: rows, balances: map[[2]string]int{}, supply: map[string]int{}}
+	day := store.MarketDay(t)
+	rollups := map[[3]string]int{}
+	// Block-level events (settlement expiries) happen before the block's transactions.
+	if err := c.events(st, b, -1, b.Events, nil); err != nil {
+		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
+	}
+	for i, raw := range b.Txs {
+		res := b.TxResults[i]
+		tx := store.Transaction{
+			BlockTime: t, Height: b.Height, Idx: int32(i), Hash: hashBytes(ledger.TxHash(raw)),
+			Code: int32(res.Code), Reason: res.Log,
+		}
+		if res.Code == 0 {
+			tx.Reason = ""
+		} else {
+			rows.Block.FailedCount++
+		}
+		var sum txSummary
+		if dtx, err := ledger.DecodeTx(raw); err == nil {
+			tx.Memo = dtx.Memo
+			tx.Type = dtx.Body.Type().String()
+			tx.Signer = addrBytes(dtx.Signer())
+			tx.Nonce = int64(dtx.Nonce)
+			sum = summarize(dtx.Body)
+		}
+		if err := c.events(st, b, i, res.Events, &sum); err != nil {
+			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+		}
+		if tx.Signer != nil {
+			tx.Member = c.sponsors[string(tx.Signer)]
+		}
+		tx.Asset, tx.Counterparty = sum.asset, sum.counterparty
+		amount, err := amountOf(sum.amount, "amount")
+		if err != nil {
+			// A failed tx may carry any amount its sender typed; it moved nothing.
+			if res.Code == 0 {
+				return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+			}
+			amount = 0
+		}
+		tx.Amount = amount
+		rows.Txs = append(rows.Txs, tx)
+
+		k := [3]string{tx.Member, tx.Asset, tx.Type}
+		j, ok := rollups[k]
+		if !ok {
+			j = len(rows.Rollups)
+			rollups[k] = j
+			rows.Rollups = append(rows.Rollups, store.RollupDelta{Day: day, Member: tx.Member, Asset: tx.Asset, Type: tx.Type})
+		}
+		r := &rows.Rollups[j]
+		r.TxCount++
+		if res.Code != 0 {
+			r.FailedCount++
+		} else {
+			r.Value += uint64(amount)
+		}
+	}
+	return rows, nil
+}
+
+// events turns one transaction's (or the block's, txIdx -1) typed events into rows.
+func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, abciEvents []abciEvent, sum *txSummary) error {
+	evs, err := ledger.ParseEvents(abciEvents)
+	if err != nil {
+		return err
+	}
+	rows := st.rows
+	h, t := b.Height, rows.Block.Time
+	var seq int16
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case *ledger.TxEvent:
+			// The decoded body already gave type, signer and nonce.
+		case *ledger.TransferEvent:
+			amt, err := amountOf(e.Amount, "transfer amount")
+			if err != nil {
+				return err
+			}
+			rows.Legs = append(rows.Legs, store.TransferLeg{
+				BlockTime: t, Height: h, TxIdx: int32(txIdx), Seq: seq, Leg: e.Leg,
+				From: addrBytes(e.From), To: addrBytes(e.To), Asset: e.Asset, Amount: amt,
+			})
+			seq++
+		case *ledger.BalanceEvent:
+			amt, err := amountOf(e.Amount, "balance")
+			if err != nil {
+				return err
+			}
+			locked, err := amountOf(e.Locked, "locked balance")
+			if err != nil {
+				return err
+			}
+			k := [2]string{string(e.Account[:]), e.Asset}
+			if i, ok := st.balances[k]; ok {
+				ch := &rows.Changes[i]
+				ch.Delta += e.Delta
+				ch.Amount, ch.Locked = amt, locked
+				continue
+			}
+			st.balances[k] = len(rows.Changes)
+			rows.Changes = append(rows.Changes, store.BalanceChange{
+				BlockTime: t, Height: h, Account: addrBytes(e.Account), Asset: e.Asset,
+				Delta: e.Delta, Amount: amt, Locked: locked,
+			})
+		case *ledger.MintEvent:
+			if err := st.setSupply(e.Asset, e.Supply, h, t); err != nil {
+				return err
+			}
+		case *ledger.BurnEvent:
+			if err := st.setSupply(e.Asset, e.Supply, h, t); err != nil {
+				return err
+			}
+		case *ledger.FreezeEvent:
+			status := ledger.StatusActive
+			if e.Frozen {
+				status = ledger.StatusFrozen
+			}
+			if e.Asset != "" {
+				rows.AssetStatus = append(rows.AssetStatus, store.StatusChange{Key: []byte(e.Asset), Status: status.String(), Height: h})
+			} else {
+				rows.AccountStatus = append(rows.AccountStatus, store.StatusChange{Key: addrBytes(e.Account), Status: status.String(), Height: h})
+			}
+		case *ledger.AccountEvent:
+			rows.NewAccounts = append(rows.NewAccounts, store.Account{
+				Address: addrBytes(e.Address), PubKey: append([]byte(nil), e.PubKey[:]...), Sponsor: e.Sponsor,
+				Kind: e.Kind.String(), OwnerRef: hashBytes(e.OwnerRef), Status: ledger.StatusActive.String(),
+				Venues: store.StringList(e.Venues), Height: h, UpdatedHeight: h,
+			})
+			c.sponsors[string(e.Address[:])] = e.Sponsor
+		case *ledger.AssetEvent:
+			rows.NewAssets = append(rows.NewAssets, assetRow(&e.Asset, h))
+		case *ledger.ReservesEvent:
+			amt, err := amountOf(e.Amount, "reserves")
+			if err != nil {
+				return err
+			}
+			supply, err := amountOf(e.Supply, "coin supply")
+			if err != nil {
+				return err
+			}
+			rows.Reserves = append(rows.Reserves, store.ReserveAttestation{
+				Height: h, TxIdx: int32(txIdx), BlockTime: t, Amount: amt,
+				AsOf: time.Unix(e.AsOf, 0).UTC(), Report: hashBytes(e.Report), CoinSupply: supply,
+			})
+		case *ledger.SettlementEvent:
+			s, err := settlementRow(e, h, t)
+			if err != nil {
+				return err
+			}
+			rows.Settlements = append(rows.Settlements, s)
+			if sum != nil && sum.asset == "" {
+				// Confirm and fail name only the settlement: take what it was about.
+				sum.asset, sum.amount, sum.counterparty = e.Asset, e.Quantity, addrBytes(e.Buyer)
+			}
+		case *ledger.LockEvent, *ledger.ReleaseEvent:
+			// Their effect on holdings arrives as balance events.
+		}
+	}
+	return nil
+}
+
+func (st *blockState) setSupply(asset string, supply uint64, h int64, t time.Time) error {
+	v, err := amountOf(supply, "supply")
+	if err != nil {
+		return err
+	}
+	if i, ok := st.supply[asset]; ok {
+		st.rows.Supply[i].Supply = v
+		return nil
+	}
+	st.supply[asset] = len(st.rows.Supply)
+	st.rows.Supply = append(st.rows.Supply, store.SupplyPoint{Asset: asset, Height: h, BlockTime: t, Supply: v})
+	return nil
+}
+
+func settlementRow(e *ledger.SettlementEvent, h int64, t time.Time) (store.Settlement, error) {
+	q, err := amountOf(e.Quantity, "settlement quantity")
+	if err != nil {
+		return store.Settlement{}, err
+	}
+	cash, err := amountOf(e.Cash, "settlement cash")
+	if err != nil {
+		return store.Settlement{}, err
+	}
+	s := store.Settlement{
+		ID: hashBytes(e.ID), Kind: e.Kind, State: e.State.String(), Venue: e.Venue, Gateway: e.Gateway,
+		Seller: addrBytes(e.Seller), Buyer: addrBytes(e.Buyer), Asset: e.Asset, Quantity: q, Cash: cash,
+		Reason: e.Reason, OpenedHeight: h, OpenedTime: t,
+	}
+	if e.Kind == "gateway" {
+		d := time.Unix(e.Deadline, 0).UTC()
+		s.Deadline = &d
+	}
+	if e.State == ledger.SettlementLocked || e.Kind == "dvp" {
+		s.Ref = e.Ref
+	} else {
+		s.CloseRef = e.Ref
+	}
+	if e.State != ledger.SettlementLocked {
+		hh, tt := h, t
+		s.ClosedHeight, s.ClosedTime = &hh, &tt
+	}
+	return s, nil
+}
+
+func assetRow(a *ledger.Asset, h int64) store.Asset {
+	return store.Asset{
+		Symbol: a.Symbol, Name: a.Name, Class: a.Class.String(), SecurityKind: a.Kind.String(),
+		Decimals: int16(a.Decimals), Issuer: a.Issuer, Venue: a.Venue, Commodity: a.Commodity,
+		Grade: a.Grade, Warehouse: a.Warehouse, Unit: a.Unit, PositionLimit: int64(min(a.PositionLimit, ledger.MaxAmount)),
+		Status: ledger.StatusActive.String(), Supply: int64(min(a.Supply, ledger.MaxAmount)), Height: h, UpdatedHeight: h,
+	}
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

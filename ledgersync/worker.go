@@ -1,0 +1,340 @@
+// Package ledgersync replicates the validated ledger into PostgreSQL exactly once: it follows
+// a node's committed blocks and execution results from the stored cursor and writes each
+// block's rows and the cursor in one transaction. Far behind, it writes large batches with
+// COPY; live, a transaction per block. A block whose hash differs from the stored one at its
+// height halts it with an alarm: it never overwrites.
+package ledgersync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/store"
+)
+
+type abciEvent = abci.Event
+
+// Defaults of Config.
+const (
+	DefaultMaxBatchBlocks = 1000
+	DefaultMaxBatchRows   = 100_000
+	DefaultPrefetch       = 2048
+	DefaultLogEvery       = 1000
+	DefaultLogInterval    = 10 * time.Second
+	DefaultStatusInterval = time.Second
+	DefaultRetryMin       = 200 * time.Millisecond
+	DefaultRetryMax       = 10 * time.Second
+)
+
+// ErrHalted is returned by Run when the sync stopped on an alarm (a divergent block, another
+// chain) that a person must clear.
+var ErrHalted = errors.New("sync halted")
+
+// Config configures a Worker.
+type Config struct {
+	// Source yields committed blocks: the embedded node, or a remote one over RPC.
+	Source node.BlockSource
+	// DB is the migrated database.
+	DB *store.DB
+	// Genesis is the chain's genesis state, written before the first block.
+	Genesis store.Genesis
+	// MaxBatchBlocks and MaxBatchRows bound one catch-up transaction.
+	MaxBatchBlocks, MaxBatchRows int
+	// Prefetch bounds the blocks read ahead of the writer.
+	Prefetch int
+	// CopyMinRows is where writes switch from INSERT to COPY; 0 is store's default.
+	CopyMinRows int
+	// LogEvery logs progress every this many blocks, and at least every LogInterval while
+	// blocks arrive.
+	LogEvery    int64
+	LogInterval time.Duration
+	// StatusInterval is how often the node's height is read, for the lag.
+	StatusInterval time.Duration
+	// RetryMin and RetryMax bound the back-off after an error (the database or the node away).
+	RetryMin, RetryMax time.Duration
+	// Logger receives progress, retries and alarms; nil discards.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.MaxBatchBlocks <= 0 {
+		c.MaxBatchBlocks = DefaultMaxBatchBlocks
+	}
+	if c.MaxBatchRows <= 0 {
+		c.MaxBatchRows = DefaultMaxBatchRows
+	}
+	if c.Prefetch <= 0 {
+		c.Prefetch = DefaultPrefetch
+	}
+	if c.LogEvery <= 0 {
+		c.LogEvery = DefaultLogEvery
+	}
+	if c.LogInterval <= 0 {
+		c.LogInterval = DefaultLogInterval
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = DefaultRetryMin
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Worker follows the chain into the database. Run it once; read Metrics from any goroutine.
+type Worker struct {
+	cfg Config
+	log *slog.Logger
+
+	mu sync.Mutex
+	m  Metrics
+	// rows/s window
+	winStart time.Time
+	winRows  int64
+}
+
+// New returns a worker; it touches nothing until Run.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Source == nil || cfg.DB == nil {
+		return nil, errors.New("ledgersync: source and database are required")
+	}
+	if cfg.Genesis.ChainID == "" {
+		return nil, errors.New("ledgersync: genesis chain id is required")
+	}
+	cfg.defaults()
+	return &Worker{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Run syncs until ctx ends (returning nil) or an alarm halts it (returning an error that
+// wraps ErrHalted). Errors of the database or the node are logged and retried with back-off:
+// each retry starts again from the stored cursor.
+func (w *Worker) Run(ctx context.Context) error {
+	backoff := w.cfg.RetryMin
+	for {
+		progressed, err := w.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, store.ErrDivergence) || errors.Is(err, store.ErrConflict) || errors.Is(err, ErrHalted) {
+			return w.halt(ctx, err)
+		}
+		w.setError(err)
+		if progressed {
+			backoff = w.cfg.RetryMin
+		}
+		w.log.Warn("sync error; retrying", "err", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, w.cfg.RetryMax)
+	}
+}
+
+// halt raises the alarm: an error log, the metric, and the reason on the cursor row, where the
+// status page and the next start find it.
+func (w *Worker) halt(ctx context.Context, err error) error {
+	reason := err.Error()
+	w.mu.Lock()
+	w.m.Halted, w.m.HaltReason = true, reason
+	w.m.LastError, w.m.LastErrorAt = reason, time.Now()
+	w.mu.Unlock()
+	w.log.Error("SYNC HALTED: the chain and the database disagree; nothing was overwritten", "err", err)
+	if !errors.Is(err, ErrHalted) {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if herr := w.cfg.DB.Halt(hctx, reason); herr != nil {
+			w.log.Error("could not record the halt", "err", herr)
+		}
+	}
+	if errors.Is(err, ErrHalted) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrHalted, err)
+}
+
+// fetched is one converted block, or the error that stopped the reader.
+type fetched struct {
+	rows *store.BlockRows
+	err  error
+}
+
+// session runs from the stored cursor until an error. It reports whether it wrote anything.
+func (w *Worker) session(ctx context.Context) (bool, error) {
+	db := w.cfg.DB
+	cur, err := db.InitGenesis(ctx, w.cfg.Genesis)
+	if err != nil {
+		return false, fmt.Errorf("genesis: %w", err)
+	}
+	if cur.HaltedAt != nil {
+		return false, fmt.Errorf("%w since %s: %s (clear it with ClearHalt once resolved)", ErrHalted, cur.HaltedAt.Format(time.RFC3339), cur.HaltReason)
+	}
+	trimmed, err := db.TrimPastCursor(ctx)
+	if err != nil {
+		return false, err
+	}
+	if trimmed > 0 {
+		w.log.Warn("removed rows past the sync cursor", "rows", trimmed, "cursor", cur.Height)
+	}
+	if cur.Height > 0 {
+		if err := w.checkCursorBlock(ctx, cur); err != nil {
+			return false, err
+		}
+	}
+	sponsors, err := db.AccountSponsors(ctx)
+	if err != nil {
+		return false, err
+	}
+	w.mu.Lock()
+	w.m.SyncedHeight, w.m.SyncedTime = cur.Height, cur.BlockTime
+	w.mu.Unlock()
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan fetched, w.cfg.Prefetch)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ch)
+	}()
+	go func() {
+		defer wg.Done()
+		w.pollStatus(sctx)
+	}()
+	defer wg.Wait()
+	defer cancel()
+	return w.write(sctx, ch)
+}
+
+// checkCursorBlock compares the last stored block with the node's block at that height.
+func (w *Worker) checkCursorBlock(ctx context.Context, cur *store.Cursor) error {
+	b, err := w.cfg.Source.Block(ctx, cur.Height)
+	if errors.Is(err, node.ErrPruned) {
+		w.log.Warn("node no longer has the cursor's block; its hash is not checked", "height", cur.Height)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read block %d from node: %w", cur.Height, err)
+	}
+	if string(b.Hash) != string(cur.Hash) {
+		return &store.DivergenceError{Height: cur.Height, Stored: cur.Hash, Node: b.Hash}
+	}
+	return nil
+}
+
+// read fetches and converts blocks in order from h on, until ctx ends or an error.
+func (w *Worker) read(ctx context.Context, h int64, conv *converter, ch chan<- fetched) {
+	for ; ; h++ {
+		b, err := w.cfg.Source.Block(ctx, h)
+		var rows *store.BlockRows
+		if err == nil {
+			rows, err = conv.convert(b)
+		}
+		if err != nil && ctx.Err() == nil {
+			err = fmt.Errorf("block %d: %w", h, err)
+		}
+		select {
+		case ch <- fetched{rows, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+		if b.Height > w.nodeHeight() {
+			w.setNode(b.Height, b.Time)
+		}
+	}
+}
+
+// pollStatus keeps the node's height and time fresh, for the lag.
+func (w *Worker) pollStatus(ctx context.Context) {
+	t := time.NewTicker(w.cfg.StatusInterval)
+	defer t.Stop()
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := w.cfg.Source.Status(sctx)
+		cancel()
+		if err == nil && st.LatestHeight >= w.nodeHeight() {
+			w.setNode(st.LatestHeight, st.LatestTime)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// write takes blocks off ch and commits them: whatever has arrived, up to the batch bounds,
+// in one transaction. Live, that is one block; catching up, a large batch written with COPY.
+func (w *Worker) write(ctx context.Context, ch <-chan fetched) (bool, error) {
+	progressed := false
+	lastLog := time.Now()
+	var sinceLog int64
+	for {
+		var first fetched
+		select {
+		case <-ctx.Done():
+			return progressed, nil
+		case first = <-ch:
+		}
+		if first.err != nil {
+			return progressed, first.err
+		}
+		batch := []*store.BlockRows{first.rows}
+		rows := len(first.rows.Txs) + len(first.rows.Changes) + len(first.rows.Legs)
+		var pending error
+	drain:
+		for len(batch) < w.cfg.MaxBatchBlocks && rows < w.cfg.MaxBatchRows {
+			select {
+			case f := <-ch:
+				if f.err != nil {
+					pending = f.err
+					break drain
+				}
+				batch = append(batch, f.rows)
+				rows += len(f.rows.Txs) + len(f.rows.Changes) + len(f.rows.Legs)
+			default:
+				break drain
+			}
+		}
+		start := time.Now()
+		res, err := w.cfg.DB.WriteBlocks(ctx, batch, store.WriteOptions{CopyMinRows: w.cfg.CopyMinRows})
+		if err != nil {
+			return progressed, err
+		}
+		progressed = progressed || res.Written > 0
+		last := batch[len(batch)-1]
+		var txs int64
+		for _, b := range batch {
+			txs += int64(len(b.Txs))
+		}
+		w.recordWrite(res, last.Block.Time, txs, time.Since(start))
+		sinceLog += int64(res.Written)
+		if sinceLog >= w.cfg.LogEvery || (res.Written > 0 && time.Since(lastLog) >= w.cfg.LogInterval) {
+			w.logProgress()
+			sinceLog, lastLog = 0, time.Now()
+		}
+		if pending != nil {
+			return progressed, pending
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Balance is a row of balances: a current holding.
+type Balance struct {
+	Account []byte `gorm:"column:account;primaryKey"`
+	Asset   string `gorm:"column:asset;primaryKey"`
+	Amount  int64  `gorm:"column:amount"`
+	Locked  int64  `gorm:"column:locked"`
+	Height  int64  `gorm:"column:height"`
+}
+
+// TableName implements gorm's Tabler.
+func (Balance) TableName() string { return "balances" }
+
+// BalanceChange is a row of balance_history: a holding after a block that changed it.
+type BalanceChange struct {
+	BlockTime time.Time `gorm:"column:block_time;primaryKey"`
+	Height    int64     `gorm:"column:height;primaryKey"`
+	Account   []byte    `gorm:"column:account;primaryKey"`
+	Asset     string    `gorm:"column:asset;primaryKey"`
+	Delta     int64     `gorm:"column:delta"`
+	Amount    int64     `gorm:"column:amount"`
+	Locked    int64     `gorm:"column:locked"`
+}
+
+// TableName implements gorm's Tabler.
+func (BalanceChange) TableName() string { return "balance_history" }
+
+// HoldingsQuery asks for holdings at a point in the chain's history. Account, Asset or both
+// must be set. The point is At (a height) or AtTime (the last block at or before it); neither
+// means the latest synced height.
+type HoldingsQuery struct {
+	Account []byte
+	Asset   string
+	At      int64
+	AtTime  *time.Time
+	// AfterAccount continues a by-asset listing after this account (keyset).
+	AfterAccount []byte
+	// Limit bounds the rows, 1 to MaxPage; 0 means MaxPage.
+	Limit int
+}
+
+// Holding is one non-zero holding at the asked height.
+type Holding struct {
+	Account []byte `gorm:"column:account"`
+	Asset   string `gorm:"column:asset"`
+	Amount  int64  `gorm:"column:amount"`
+	Locked  int64  `gorm:"column:locked"`
+	// Height is the height of the last change at or below the asked height.
+	Height int64 `gorm:"column:height"`
+}
+
+// Holdings is the answer: the block it reflects and the holdings, ordered by account then
+// asset.
+type Holdings struct {
+	Height    int64
+	BlockHash []byte
+	BlockTime time.Time
+	Holdings  []Holding
+}
+
+// HoldingsAt answers from balance history: for each account and asset, the last change at or
+// below the height. The block's time bounds the scan, so months after it are never read.
+func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error) {
+	if len(q.Account) == 0 && q.Asset == "" {
+		return nil, fmt.Errorf("holdings: an account or an asset is required: %w", ErrInvalid)
+	}
+	if q.Limit == 0 {
+		q.Limit = MaxPage
+	}
+	if q.Limit < 1 || q.Limit > MaxPage {
+		return nil, fmt.Errorf("holdings: limit %d: %w", q.Limit, ErrInvalid)
+	}
+	cur, err := db.Cursor(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("holdings: %w", err)
+	}
+	var blk *Block
+	switch {
+	case q.AtTime != nil:
+		blk, err = db.BlockAtTime(ctx, *q.AtTime)
+	case q.At == 0:
+		blk, err = db.Block(ctx, cur.Height)
+	case q.At < 0 || q.At > cur.Height:
+		return nil, fmt.Errorf("holdings at height %d: synced to %d: %w", q.At, cur.Height, ErrNotFound)
+	default:
+		blk, err = db.Block(ctx, q.At)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("holdings: %w", err)
+	}
+	var rows []Holding
+	args := []any{blk.Height, blk.Time}
+	where := "height <= ? AND block_time <= ?"
+	if len(q.Account) > 0 {
+		where += " AND account = ?"
+		args = append(args, q.Account)
+	}
+	if q.Asset != "" {
+		where += " AND asset = ?"
+		args = append(args, q.Asset)
+	}
+	if len(q.AfterAccount) > 0 {
+		where += " AND account > ?"
+		args = append(args, q.AfterAccount)
+	}
+	args = append(args, q.Limit)
+	sql := `SELECT account, asset, amount, locked, height FROM (
+		SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
+		FROM balance_history WHERE ` + where + `
+		ORDER BY account, asset, height DESC) h
+	WHERE amount > 0 OR locked > 0
+	ORDER BY account, asset LIMIT ?`
+	if err := db.Gorm.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("holdings at %d: %w", blk.Height, err)
+	}
+	return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time, Holdings: rows}, nil
+}
+
+// Balances returns current holdings of an account, by asset.
+func (db *DB) Balances(ctx context.Context, account []byte) ([]Balance, error) {
+	var out []Balance
+	if err := db.Gorm.WithContext(ctx).Where("account = ?", account).Order("asset").Limit(MaxPage).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("balances: %w", err)
+	}
+	return out, nil
+}

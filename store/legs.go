@@ -1,0 +1,19 @@
+package store
+
+import "time"
+
+// TransferLeg is a row of transfer_legs.
+type TransferLeg struct {
+	BlockTime time.Time `gorm:"column:block_time;primaryKey"`
+	Height    int64     `gorm:"column:height;primaryKey"`
+	TxIdx     int32     `gorm:"column:tx_idx;primaryKey"`
+	Seq       int16     `gorm:"column:seq;primaryKey"`
+	Leg       string    `gorm:"column:leg"`
+	From      []byte    `gorm:"column:from_addr"`
+	To        []byte    `gorm:"column:to_addr"`
+	Asset     string    `gorm:"column:asset"`
+	Amount    int64     `gorm:"column:amount"`
+}
+
+// TableName implements gorm's Tabler.
+func (TransferLeg) TableName() string { return "transfer_legs" }
