@@ -14,7 +14,7 @@ build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/ledgerscope
 
 run: build
-	./$(BIN) devnet --home var/devnet --load-rate 2000
+	./$(BIN) devnet --home var/devnet --sync --load-rate 500
 
 vet:
 	$(GO) vet $(PKGS)
@@ -27,7 +27,8 @@ test: fmt-check vet
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 bench: build
-	$(GO) run ./cmd/ledgerscope bench
+	./$(BIN) bench
+	$(GO) test -run '^$$' -bench BenchmarkCatchUp -benchtime 3x ./ledgersync
 
 fuzz:
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzDecodeTx -fuzztime 60s

@@ -12,5 +12,16 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(
+		newDevnetCmd(),
+		newKeysCmd(),
+		newTxCmd(),
+		newQueryCmd(),
+		newLoadgenCmd(),
+		newBenchCmd(),
+		newMigrateCmd(),
+		newSyncCmd(),
+		newHoldingsCmd(),
+	)
 	return root
 }

@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+)
+
+// FullNodeSync builds a chain of the traffic with one validator, then starts a non-validating
+// full node that block-syncs it from scratch: verifying every commit, re-executing every tx
+// and checking the app hash of every block. Its rate is the portal's catch-up speed.
+func FullNodeSync(ctx context.Context, home string, basePort int, seed string, tr Traffic) (Row, error) {
+	net, err := devnet.Start(ctx, devnet.Options{Home: home, Validators: 1, Seed: seed, BasePort: basePort, Logger: quietLogger()})
+	if err != nil {
+		return Row{}, err
+	}
+	defer net.Stop()
+	v0 := net.Members[0]
+	if err := commitSetup(ctx, net, tr.Setup); err != nil {
+		return Row{}, err
+	}
+	from := v0.App.Height() + 1
+	if _, err := submitAll(ctx, net, tr.Load, 4); err != nil {
+		return Row{}, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	top, _, err := waitTxs(wctx, v0.Node, from, len(tr.Load))
+	if err != nil {
+		return Row{}, fmt.Errorf("building the chain: %w", err)
+	}
+	start := time.Now()
+	full, err := net.AddFullNode(ctx, "FULL", 2)
+	if err != nil {
+		return Row{}, err
+	}
+	if _, err := full.Node.Block(wctx, top); err != nil {
+		return Row{}, fmt.Errorf("full node sync: %w", err)
+	}
+	for full.App.Height() < top {
+		time.Sleep(10 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	total := tr.setupTxs() + len(tr.Load)
+	return Row{Name: "full-node validation (block sync)", Value: float64(total) / elapsed.Seconds(), Unit: "tx/s", Goal: 100_000,
+		Note: fmt.Sprintf("%d txs in %d blocks, from start to the tip, own signature cache", total, top)}, nil
+}

@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+)
+
+// VerifyRate measures how many Ed25519 signatures per second this machine verifies in
+// batches of 1024 on all cores: the ceiling for validating signed transactions.
+func VerifyRate(d time.Duration) Row {
+	const batch = 1024
+	keys := make([]cmted25519.PubKey, batch)
+	msgs := make([][]byte, batch)
+	sigs := make([][]byte, batch)
+	for i := range batch {
+		seed := sha256.Sum256([]byte(fmt.Sprintf("verify-rate/%d", i)))
+		k := ed25519.NewKeyFromSeed(seed[:])
+		keys[i] = cmted25519.PubKey(k.Public().(ed25519.PublicKey))
+		msg := sha256.Sum256(seed[:])
+		msgs[i] = msg[:]
+		sigs[i] = ed25519.Sign(k, msgs[i])
+	}
+	var total atomic.Int64
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				bv := cmted25519.NewBatchVerifier()
+				for i := range batch {
+					_ = bv.Add(keys[i], msgs[i], sigs[i])
+				}
+				if ok, _ := bv.Verify(); !ok {
+					panic("verify-rate batch failed")
+				}
+				total.Add(batch)
+			}
+		}()
+	}
+	wg.Wait()
+	rate := float64(total.Load()) / time.Since(start).Seconds()
+	return Row{Name: "Ed25519 batch verify, all cores", Value: rate, Unit: "sig/s",
+		Note: fmt.Sprintf("batches of %d on %d cores: the ceiling", batch, runtime.GOMAXPROCS(0))}
+}

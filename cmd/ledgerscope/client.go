@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// defaultNode is the devnet's first validator, the RPC endpoint the demo exposes.
+const defaultNode = "http://127.0.0.1:26657"
+
+// ledgerClient talks to a node's CometBFT RPC on behalf of the tx and query commands.
+type ledgerClient struct {
+	rpc *rpchttp.HTTP
+	url string
+}
+
+func dialNode(url string) (*ledgerClient, error) {
+	c, err := rpchttp.NewWithTimeout(url, 30)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", url, err)
+	}
+	return &ledgerClient{rpc: c, url: url}, nil
+}
+
+// query runs an ABCI query and decodes its JSON answer into out.
+func (c *ledgerClient) query(ctx context.Context, path string, out any) error {
+	res, err := c.rpc.ABCIQuery(ctx, path, nil)
+	if err != nil {
+		return fmt.Errorf("query %s at %s: %w", path, c.url, err)
+	}
+	if res.Response.Code != 0 {
+		return fmt.Errorf("query %s: %s", path, res.Response.Log)
+	}
+	if err := json.Unmarshal(res.Response.Value, out); err != nil {
+		return fmt.Errorf("query %s: answer: %w", path, err)
+	}
+	return nil
+}
+
+func (c *ledgerClient) chainID(ctx context.Context) (string, error) {
+	st, err := c.rpc.Status(ctx)
+	if err != nil {
+		return "", fmt.Errorf("status of %s: %w", c.url, err)
+	}
+	return st.NodeInfo.Network, nil
+}
+
+func (c *ledgerClient) nextNonce(ctx context.Context, a ledger.Address) (uint64, error) {
+	var acc struct{ Nonce uint64 }
+	if err := c.query(ctx, "/account/"+a.String(), &acc); err != nil {
+		return 0, err
+	}
+	return acc.Nonce + 1, nil
+}
+
+func (c *ledgerClient) decimals(ctx context.Context, symbol string) (uint8, error) {
+	var as struct{ Decimals uint8 }
+	if err := c.query(ctx, "/asset/"+symbol, &as); err != nil {
+		return 0, err
+	}
+	return as.Decimals, nil
+}
+
+// broadcast submits a signed tx and waits for the block that includes it.
+func (c *ledgerClient) broadcast(ctx context.Context, raw []byte, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	res, err := c.rpc.BroadcastTxCommit(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("broadcast to %s: %w", c.url, err)
+	}
+	fmt.Fprintf(w, "tx %X\n", res.Hash)
+	if res.CheckTx.Code != 0 {
+		return fmt.Errorf("rejected by the mempool: %s (code %d %s)", res.CheckTx.Log, res.CheckTx.Code, ledger.Code(res.CheckTx.Code))
+	}
+	r := res.TxResult
+	fmt.Fprintf(w, "height %d, code %d (%s)\n", res.Height, r.Code, ledger.Code(r.Code))
+	if r.Code != 0 {
+		return fmt.Errorf("failed in block %d: %s", res.Height, r.Log)
+	}
+	evs, err := ledger.ParseEvents(r.Events)
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	for _, ev := range evs {
+		fmt.Fprintf(w, "  %s\n", describeEvent(ev))
+	}
+	return nil
+}
+
+// describeEvent renders an event as one line of key=value pairs.
+func describeEvent(ev ledger.Event) string {
+	evs := ledger.ToABCI([]ledger.Event{ev})
+	var b strings.Builder
+	b.WriteString(evs[0].Type)
+	for _, a := range evs[0].Attributes {
+		if a.Value == "" {
+			continue
+		}
+		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
+	}
+	return b.String()
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ledgerscope/ledgerscope/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestMigrateAndHoldingsCommands runs the commands as a user would, against a fresh database.
+func TestMigrateAndHoldingsCommands(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.URL(t))
+	run := func(args ...string) (string, error) {
+		var cmd = newMigrateCmd()
+		if args[0] == "holdings" {
+			cmd = newHoldingsCmd()
+		}
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args[1:])
+		err := cmd.ExecuteContext(context.Background())
+		return out.String(), err
+	}
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"migrate", "status"}, "pending", ""},
+		{[]string{"migrate", "up"}, "applied 3 migrations", ""},
+		{[]string{"migrate", "status"}, "applied", ""},
+		{[]string{"migrate", "down"}, "", ""},
+		{[]string{"migrate", "sideways"}, "", "unknown migrate action"},
+		{[]string{"holdings"}, "", "give --account or --asset"},
+		{[]string{"holdings", "--asset", "CNYS"}, "", "sync cursor: not found"},
+		{[]string{"holdings", "--account", "zz"}, "", "40 hex digits"},
+	}
+	for _, tt := range tests {
+		out, err := run(tt.args...)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: err %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(out, tt.want) {
+			t.Errorf("%v: %q %v, want %q", tt.args, out, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
+	"github.com/ledgerscope/ledgerscope/ledgersync"
+)
+
+// devnetFlags are the devnet command's options beyond the devnet's own.
+type devnetFlags struct {
+	every time.Duration
+	sync  bool
+	db    dbConfig
+	load  loadgenFlags
+}
+
+func newDevnetCmd() *cobra.Command {
+	opts := devnet.DefaultOptions()
+	var f devnetFlags
+	cmd := &cobra.Command{
+		Use:   "devnet",
+		Short: "Run a demo consortium on this machine: exchange validators on 127.0.0.1",
+		Long: `Run a demo consortium on this machine: one validator per regional exchange (4 by default),
+each an embedded CometBFT node with its own ledger app, peers on 127.0.0.1, state under --home.
+Validator 0 serves CometBFT RPC on 127.0.0.1:26657. The first start writes the genesis (11
+members, the regulator, the settlement coin) and the demo signing keys to <home>/keys; later
+starts resume the same chain.
+
+With --sync, a non-validating full node (the portal's) follows the validators, re-executing
+every transaction, and ledgersync replicates its blocks into PostgreSQL. Stop with Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			opts.Logger = log
+			return runDevnet(ctx, cmd.OutOrStdout(), opts, f, log)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Home, "home", opts.Home, "state directory of the devnet")
+	fl.IntVar(&opts.Validators, "validators", opts.Validators, "number of exchange validators (1 to 4)")
+	fl.StringVar(&opts.Seed, "seed", opts.Seed, "seed of the demo keys (the load generator must match it)")
+	fl.IntVar(&opts.BasePort, "base-port", opts.BasePort, "P2P port of validator 0; validator i uses base+10i, RPC is base+1")
+	fl.DurationVar(&f.every, "report-every", 5*time.Second, "how often to print heights and throughput")
+	fl.BoolVar(&f.sync, "sync", false, "also run the portal's full node and replicate it into PostgreSQL")
+	fl.Float64Var(&f.load.rate, "load-rate", 0, "submit generated traffic to validator 0 at this many tx/s (0: none)")
+	fl.Float64Var(&f.load.violations, "violations", 0.02, "with --load-rate: share of transactions that start a violation scenario")
+	fl.StringVar(&f.load.sessions, "sessions", "always", "with --load-rate: trading sessions, exchange (venue hours) or always")
+	addDBFlags(cmd, &f.db)
+	return cmd
+}
+
+func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnetFlags, log *slog.Logger) error {
+	net, err := devnet.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := net.Stop(); err != nil {
+			slog.Error("devnet stop", "err", err)
+		}
+	}()
+	fmt.Fprintf(out, "devnet %s: %d validators, state in %s\n", net.Meta.ChainID, net.Meta.Validators, opts.Home)
+	fmt.Fprintf(out, "  CometBFT RPC   %s\n", net.RPC())
+	fmt.Fprintf(out, "  signing keys   %s/keys (regulator, szfe, bocs, htsc, ...)\n", opts.Home)
+	fmt.Fprintf(out, "  try            bin/ledgerscope query members --home %s\n", opts.Home)
+
+	var worker *ledgersync.Worker
+	if f.sync {
+		w, dsn, closeDB, err := startPortalSync(ctx, net, f.db, log)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
+		worker = w
+		fmt.Fprintf(out, "  PostgreSQL     %s\n", dsn)
+		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", dsn)
+	}
+	if f.load.rate > 0 {
+		go runDevnetLoad(ctx, net, opts, f.load, log)
+		fmt.Fprintf(out, "  traffic        %.0f tx/s, %.0f%% violation scenarios, ground truth in %s/truth.jsonl\n",
+			f.load.rate, 100*f.load.violations, opts.Home)
+	}
+	return reportProgress(ctx, net, worker, out, f.every)
+}
+
+// runDevnetLoad drives the load generator in-process against validator 0: the chain is set up
+// on first use, and later runs continue it with a seed of their own.
+func runDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf loadgenFlags, log *slog.Logger) {
+	v0 := net.Members[0]
+	lf.auto = true
+	lf.demoSeed = net.Meta.Seed
+	lf.truth = filepath.Join(opts.Home, "truth.jsonl")
+	lf.population = loadgen.DefaultPopulation
+	lf.seed = 1
+	if v0.App.Height() > 1 {
+		// A continued run needs a seed of its own: its new accounts must not collide.
+		lf.seed = uint64(v0.App.Height())
+	}
+	err := driveLoad(ctx, lf, net.Meta.ChainID, loadgen.CheckTxFunc(v0.Node.SubmitTx),
+		loadgen.AppQuerier{App: v0.App}, log, io.Discard)
+	if err != nil && ctx.Err() == nil {
+		log.Error("load generator stopped", "err", err)
+	}
+}
+
+// startPortalSync starts the portal's full node in the devnet and a sync worker on it.
+func startPortalSync(ctx context.Context, net *devnet.Net, dbc dbConfig, log *slog.Logger) (*ledgersync.Worker, string, func(), error) {
+	full, err := net.AddFullNode(ctx, "PORTAL", net.Meta.Validators+1)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	doc, err := net.Genesis()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	g, err := ledgersync.GenesisFromDoc(doc)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	d, err := openDatabase(ctx, dbc, log, true)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	w, err := newSyncWorker(full.Node, d.DB, g, ledgersync.DefaultLogEvery, log)
+	if err != nil {
+		d.Close()
+		return nil, "", nil, err
+	}
+	go func() {
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("ledgersync stopped", "err", err)
+		}
+	}()
+	return w, d.URL(), d.Close, nil
+}
+
+// reportProgress prints the chain's height and committed throughput until ctx ends, reading
+// blocks from validator 0 as any follower would, and the sync worker's position if it runs.
+func reportProgress(ctx context.Context, net *devnet.Net, w *ledgersync.Worker, out io.Writer, every time.Duration) error {
+	src := net.Members[0].Node
+	next := net.Members[0].App.Height() + 1
+	var txs, failed int
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "devnet stopping")
+			return nil
+		case <-src.Done():
+			return fmt.Errorf("validator 0 stopped: %w", src.Err())
+		case now := <-ticker.C:
+			h := net.Members[0].App.Height()
+			for ; next <= h; next++ {
+				b, err := src.Block(ctx, next)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("read block %d: %w", next, err)
+				}
+				txs += len(b.Txs)
+				for _, r := range b.TxResults {
+					if r.Code != uint32(ledger.CodeOK) {
+						failed++
+					}
+				}
+			}
+			secs := now.Sub(last).Seconds()
+			line := fmt.Sprintf("%s height %d  %.1f tx/s  (%d txs, %d failed, in the last %.0fs)",
+				now.Format("15:04:05"), h, float64(txs)/secs, txs, failed, secs)
+			if w != nil {
+				m := w.Metrics()
+				line += fmt.Sprintf("  synced %d, lag %d", m.SyncedHeight, m.LagHeights)
+				if m.Halted {
+					line += "  SYNC HALTED: " + m.HaltReason
+				}
+			}
+			fmt.Fprintln(out, line)
+			txs, failed, last = 0, 0, now
+		}
+	}
+}

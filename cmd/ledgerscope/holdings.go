@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/store"
+)
+
+// holdingsConfig is the holdings command's flags.
+type holdingsConfig struct {
+	db      dbConfig
+	account string
+	asset   string
+	height  int64
+	at      string
+	after   string
+	limit   int
+}
+
+// newHoldingsCmd is `ledgerscope holdings --account|--asset [--at-height|--at-time]`.
+func newHoldingsCmd() *cobra.Command {
+	var c holdingsConfig
+	cmd := &cobra.Command{
+		Use:   "holdings",
+		Short: "Holdings of an account or of an asset at any height or time, from the synced balance history",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := store.HoldingsQuery{Asset: c.asset, At: c.height, Limit: c.limit}
+			if c.account != "" {
+				a, err := ledger.ParseAddress(c.account)
+				if err != nil {
+					return err
+				}
+				q.Account = a[:]
+			}
+			if c.account == "" && c.asset == "" {
+				return errorf("give --account or --asset")
+			}
+			if c.at != "" {
+				if c.height != 0 {
+					return errorf("give --at-height or --at-time, not both")
+				}
+				t, err := time.Parse(time.RFC3339, c.at)
+				if err != nil {
+					return errorf("--at-time: want RFC 3339, e.g. 2026-11-02T09:30:00+08:00: %w", err)
+				}
+				q.AtTime = &t
+			}
+			if c.after != "" {
+				a, err := ledger.ParseAddress(c.after)
+				if err != nil {
+					return err
+				}
+				q.AfterAccount = a[:]
+			}
+			ctx := cmd.Context()
+			d, err := openDatabase(ctx, c.db, cliLogger(), true)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			res, err := d.HoldingsAt(ctx, q)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "height %d  block %X  time %s\n", res.Height, res.BlockHash, res.BlockTime.UTC().Format(time.RFC3339))
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "account\tasset\tamount\tlocked\tchanged at\t")
+			for _, h := range res.Holdings {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", hex.EncodeToString(h.Account), h.Asset, h.Amount, h.Locked, h.Height)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(res.Holdings) == q.Limit || (q.Limit == 0 && len(res.Holdings) == store.MaxPage) {
+				last := res.Holdings[len(res.Holdings)-1]
+				fmt.Fprintf(out, "more: --after %s\n", hex.EncodeToString(last.Account))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.account, "account", "", "account address (40 hex digits)")
+	f.StringVar(&c.asset, "asset", "", "asset symbol")
+	f.Int64Var(&c.height, "at-height", 0, "height to answer at; 0 is the latest synced height")
+	f.StringVar(&c.at, "at-time", "", "answer at the last block at or before this time (RFC 3339)")
+	f.StringVar(&c.after, "after", "", "continue a by-asset listing after this account")
+	f.IntVar(&c.limit, "limit", 100, fmt.Sprintf("rows to print, 1 to %d", store.MaxPage))
+	addDBFlags(cmd, &c.db)
+	return cmd
+}
