@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -37,6 +39,14 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 		}
 	}
 	c.app.sigs = NewSigCache(1)
+	if p := os.Getenv("LEDGER_BENCH_PROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	b.ResetTimer()
 	start := time.Now()
 	done := 0
