@@ -40,8 +40,8 @@ func (c cometLogger) Info(msg string, keyvals ...any) { c.log(slog.LevelInfo, ms
 // peers already in consensus. They are demoted to Info so that real errors stand out.
 var routine = map[string]bool{
 	"Tx already received from peer": true,
-	"Stopping peer for error":        true,
-	"SendTimeout":                    true,
+	"Stopping peer for error":       true,
+	"SendTimeout":                   true,
 }
 
 // Error implements cmtlog.Logger.
