@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -228,26 +229,19 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	st := newStage(a.state, req.Height, req.Time.Unix())
 	blockEvents := st.expireSettlements()
 
-	n := len(req.Txs)
-	decoded := make([]*DecodedTx, n)
-	decodeErr := make([]error, n)
-	hashes := make([]Hash, n)
-	sigsOK := make([]bool, n)
-	a.prepareTxs(req.Txs, decoded, decodeErr, hashes, sigsOK)
-
-	results := make([]*abci.ExecTxResult, n)
-	for i := range req.Txs {
-		if decoded[i] == nil {
-			results[i] = &abci.ExecTxResult{Code: uint32(CodeMalformed), Log: decodeErr[i].Error(), Codespace: Codespace}
-			continue
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	a.pipeline(req.Txs, func(i int, p *preparedTx) {
+		if p.dtx == nil {
+			results[i] = &abci.ExecTxResult{Code: uint32(CodeMalformed), Log: p.err.Error(), Codespace: Codespace}
+			return
 		}
-		code, msg, evs := st.execute(decoded[i], hashes[i], sigsOK[i])
+		code, msg, evs := st.execute(p.dtx, p.hash, p.sigsOK)
 		r := &abci.ExecTxResult{Code: uint32(code), Log: msg, Events: ToABCI(evs)}
 		if code != CodeOK {
 			r.Codespace = Codespace
 		}
 		results[i] = r
-	}
+	})
 
 	recs := st.changes()
 	digest := a.state.Digest
@@ -260,34 +254,80 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}, nil
 }
 
-// prepareTxs decodes, hashes and verifies a block's transactions, split in contiguous chunks
-// over the workers. Each slot is written by exactly one worker.
-func (a *App) prepareTxs(txs [][]byte, decoded []*DecodedTx, decodeErr []error, hashes []Hash, sigsOK []bool) {
-	work := func(lo, hi int) {
-		var batch []*DecodedTx
-		var idx []int
-		for i := lo; i < hi; i++ {
-			dtx, err := DecodeTx(txs[i])
-			if err != nil {
-				decodeErr[i] = err
-				continue
+// preparedTx is a tx decoded, hashed and with its signatures checked, ready to execute.
+type preparedTx struct {
+	dtx    *DecodedTx
+	err    error
+	hash   Hash
+	sigsOK bool
+}
+
+// pipelineChunk is how many txs a worker prepares at a time: large enough for batch
+// verification to pay, small enough that execution starts early.
+const pipelineChunk = 512
+
+// pipeline prepares a block's txs on the verify workers, chunk by chunk in block order, and
+// calls exec for each tx strictly in block order on the calling goroutine as soon as its chunk
+// is ready. Execution thus overlaps verification, and the outcome is the sequential one.
+func (a *App) pipeline(txs [][]byte, exec func(i int, p *preparedTx)) {
+	n := len(txs)
+	prepared := make([]preparedTx, n)
+	chunks := (n + pipelineChunk - 1) / pipelineChunk
+	ready := make([]chan struct{}, chunks)
+	for c := range ready {
+		ready[c] = make(chan struct{})
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(a.cfg.VerifyWorkers, chunks) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= chunks {
+					return
+				}
+				lo := c * pipelineChunk
+				a.prepare(txs[lo:min(lo+pipelineChunk, n)], prepared[lo:min(lo+pipelineChunk, n)])
+				close(ready[c])
 			}
-			decoded[i] = dtx
-			hashes[i] = TxHash(txs[i])
-			if a.sigs.has(hashes[i]) {
-				sigsOK[i] = true
-				continue
-			}
-			batch = append(batch, dtx)
-			idx = append(idx, i)
-		}
-		ok := make([]bool, len(batch))
-		verifyBatch(batch, ok)
-		for j, i := range idx {
-			sigsOK[i] = ok[j]
+		}()
+	}
+	for c := range chunks {
+		<-ready[c]
+		for i := c * pipelineChunk; i < min((c+1)*pipelineChunk, n); i++ {
+			exec(i, &prepared[i])
 		}
 	}
-	parallel(len(txs), a.cfg.VerifyWorkers, 64, work)
+	wg.Wait()
+}
+
+// prepare decodes, hashes and verifies a run of txs; signatures CheckTx already verified are
+// not verified again.
+func (a *App) prepare(txs [][]byte, out []preparedTx) {
+	batch := make([]*DecodedTx, 0, len(txs))
+	idx := make([]int, 0, len(txs))
+	for i, raw := range txs {
+		dtx, err := DecodeTx(raw)
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i].dtx = dtx
+		out[i].hash = TxHash(raw)
+		if a.sigs.has(out[i].hash) {
+			out[i].sigsOK = true
+			continue
+		}
+		batch = append(batch, dtx)
+		idx = append(idx, i)
+	}
+	ok := make([]bool, len(batch))
+	verifyBatch(batch, ok)
+	for j, i := range idx {
+		out[i].sigsOK = ok[j]
+	}
 }
 
 // parallel splits [0,n) into at most workers contiguous chunks of at least minChunk and runs
