@@ -17,6 +17,13 @@ var _ abci.Application = (*App)(nil)
 // Version is the application's protocol version, reported to CometBFT.
 const Version = 1
 
+// DefaultHistoryBlocks keeps about a day of past states at one block a second: enough for a
+// replica that lags to be reconciled at its own height.
+const DefaultHistoryBlocks = 100_000
+
+// pruneEvery spaces the undo log's pruning, a range deletion, over many blocks.
+var pruneEvery int64 = 1000
+
 // Config configures an App.
 type Config struct {
 	// Dir holds the app's own store, usually <home>/data/ledger.
@@ -28,6 +35,9 @@ type Config struct {
 	// SigCache remembers verified transactions; apps in one process (a devnet) may share
 	// one so that a tx gossiped to every node is verified once. Nil gives the app its own.
 	SigCache *SigCache
+	// HistoryBlocks is how many past heights queries can answer at (the undo log kept);
+	// 0 means DefaultHistoryBlocks, a negative value keeps none.
+	HistoryBlocks int64
 	// CheckInvariants runs the state invariants after every block and fails Commit if one
 	// breaks. Tests turn it on; it costs a scan of the state per block.
 	CheckInvariants bool
@@ -47,6 +57,9 @@ type App struct {
 	state *State
 
 	pending *pendingBlock
+	// undoFloor is the lowest height whose undo entries are kept: queries can answer at any
+	// height from undoFloor-1 to the current one.
+	undoFloor int64
 
 	checkMu     sync.Mutex
 	checkNonces map[Address]uint64 // highest nonce admitted to the mempool, per account ahead of its committed one
@@ -66,6 +79,9 @@ func NewApp(cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.HistoryBlocks == 0 {
+		cfg.HistoryBlocks = DefaultHistoryBlocks
+	}
 	if cfg.VerifyWorkers <= 0 {
 		cfg.VerifyWorkers = runtime.GOMAXPROCS(0)
 	}
@@ -73,7 +89,7 @@ func NewApp(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.load()
+	st, floor, err := store.load()
 	if err != nil {
 		store.close()
 		return nil, err
@@ -86,7 +102,7 @@ func NewApp(cfg Config) (*App, error) {
 	}
 	return &App{
 		cfg: cfg, log: cfg.Logger, store: store, state: st,
-		checkNonces: map[Address]uint64{}, sigs: cfg.SigCache,
+		checkNonces: map[Address]uint64{}, sigs: cfg.SigCache, undoFloor: floor,
 	}, nil
 }
 
@@ -145,11 +161,13 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	for _, r := range recs {
 		st.Digest.Add(r.key, r.new)
 	}
-	if err := a.store.commit(st.Height, recs, &st.Digest); err != nil {
+	floor := st.Height + 1
+	if err := a.store.commit(commitPoint{st.Height, st.Digest, floor}, recs, false, 0); err != nil {
 		return nil, fmt.Errorf("write genesis state: %w", err)
 	}
 	a.mu.Lock()
 	a.state = st
+	a.undoFloor = floor
 	a.mu.Unlock()
 	a.log.Info("genesis state written", "chain_id", req.ChainId, "members", len(st.Members), "app_hash", fmt.Sprintf("%X", st.AppHash()))
 	return &abci.InitChainResponse{AppHash: st.AppHash()}, nil
@@ -243,6 +261,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		results[i] = r
 	})
 
+	failed := 0
+	for _, r := range results {
+		if r.Code != uint32(CodeOK) {
+			failed++
+		}
+	}
+	st.count(len(results), failed)
 	recs := st.changes()
 	digest := a.state.Digest
 	foldRecords(&digest, recs, a.cfg.VerifyWorkers)
@@ -384,12 +409,21 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 	if p == nil {
 		return nil, errors.New("commit without a finalized block")
 	}
-	if err := a.store.commit(p.stage.height, p.records, &p.digest); err != nil {
+	height, keep := p.stage.height, a.cfg.HistoryBlocks
+	floor, prune := a.undoFloor, int64(0)
+	if keep > 0 && height%pruneEvery == 0 && height-keep > floor {
+		floor, prune = height-keep, height-keep
+	}
+	if keep < 0 {
+		floor = height + 1
+	}
+	if err := a.store.commit(commitPoint{height, p.digest, floor}, p.records, keep > 0, prune); err != nil {
 		return nil, err
 	}
 	a.mu.Lock()
 	p.stage.apply(a.state)
 	a.state.Digest = p.digest
+	a.undoFloor = floor
 	a.mu.Unlock()
 	a.pending = nil
 

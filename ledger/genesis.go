@@ -154,6 +154,7 @@ func (st *State) records() []record {
 		add(keySettlement(id), se)
 	}
 	add(keyReserves(), &st.Reserves)
+	add(keyStats(), &st.Stats)
 	return out
 }
 

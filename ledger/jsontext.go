@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strings"
 )
 
@@ -66,3 +67,62 @@ func (s SettlementState) MarshalText() ([]byte, error) { return []byte(s.String(
 
 // MarshalText renders the role names, comma-separated.
 func (r Role) MarshalText() ([]byte, error) { return []byte(strings.Join(r.Names(), ",")), nil }
+
+// UnmarshalText reads a status name.
+func (s *Status) UnmarshalText(b []byte) error {
+	for _, v := range []Status{StatusActive, StatusFrozen} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown status %q", b)
+}
+
+// UnmarshalText reads a kind name.
+func (k *AccountKind) UnmarshalText(b []byte) error {
+	v, err := ParseAccountKind(string(b))
+	*k = v
+	return err
+}
+
+// UnmarshalText reads a class name.
+func (c *AssetClass) UnmarshalText(b []byte) error {
+	v, err := ParseAssetClass(string(b))
+	*c = v
+	return err
+}
+
+// UnmarshalText reads a security kind name.
+func (k *SecurityKind) UnmarshalText(b []byte) error {
+	v, err := ParseSecurityKind(string(b))
+	*k = v
+	return err
+}
+
+// UnmarshalText reads a settlement state name.
+func (s *SettlementState) UnmarshalText(b []byte) error {
+	for _, v := range []SettlementState{SettlementLocked, SettlementConfirmed, SettlementFailed} {
+		if v.String() == string(b) {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown settlement state %q", b)
+}
+
+// UnmarshalText reads comma-separated role names.
+func (r *Role) UnmarshalText(b []byte) error {
+	*r = 0
+	if len(b) == 0 {
+		return nil
+	}
+	for _, name := range strings.Split(string(b), ",") {
+		v, err := ParseRole(name)
+		if err != nil {
+			return err
+		}
+		*r |= v
+	}
+	return nil
+}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"strconv"
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -32,27 +32,29 @@ type BalanceView struct {
 	Available uint64 `json:"available"`
 }
 
-// Query answers read-only questions about the committed state, as JSON:
+// Query answers read-only questions about the state, as JSON, at the latest height or (with
+// a height) at any height the undo log keeps (Config.HistoryBlocks):
 //
-//	/account/<address>     the account, its nonce and holdings
+//	/account/<address>                 the account, its nonce and holdings
 //	/balance/<address>/<asset>
-//	/asset/<symbol>        /assets
-//	/member/<id>           /members
+//	/balances/<limit>[/<address>/<asset>] holdings in (account, asset) order, after the one given
+//	/asset/<symbol>      /assets
+//	/member/<id>         /members
 //	/settlement/<id>
-//	/reserves              the last attestation with the coin supply
+//	/reserves            the last attestation with the coin supply
+//	/stats               transactions executed so far, and how many failed
 //	/params
-//
-// Only the latest height is kept in memory; a query at another height is refused.
 func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	st := a.state
-	resp := &abci.QueryResponse{Height: st.Height, Codespace: Codespace}
-	if req.Height != 0 && req.Height != st.Height {
-		resp.Code, resp.Log = QueryBadHeight, fmt.Sprintf("state is kept at the latest height %d only", st.Height)
+	resp := &abci.QueryResponse{Height: a.state.Height, Codespace: Codespace}
+	snap, err := a.snapshotAt(req.Height)
+	if err != nil {
+		resp.Code, resp.Log = QueryBadHeight, err.Error()
 		return resp, nil
 	}
-	v, code, err := answer(st, strings.Split(strings.Trim(req.Path, "/"), "/"))
+	resp.Height = snap.h
+	v, code, err := answer(snap, strings.Split(strings.Trim(req.Path, "/"), "/"))
 	if err != nil {
 		resp.Code, resp.Log = code, err.Error()
 		return resp, nil
@@ -65,7 +67,21 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	return resp, nil
 }
 
-func answer(st *State, parts []string) (any, uint32, error) {
+// MaxBalancesPage bounds one /balances answer.
+const MaxBalancesPage = 100_000
+
+// found turns a lookup into an answer: a read error, a missing record, or the record.
+func found[T any](v *T, err error, what string) (any, uint32, error) {
+	switch {
+	case err != nil:
+		return nil, QueryBadHeight, err
+	case v == nil:
+		return nil, QueryNotFound, fmt.Errorf("no %s", what)
+	}
+	return v, QueryOK, nil
+}
+
+func answer(s *snapshot, parts []string) (any, uint32, error) {
 	arg := func(i int) string {
 		if i < len(parts) {
 			return parts[i]
@@ -78,14 +94,22 @@ func answer(st *State, parts []string) (any, uint32, error) {
 		if err != nil {
 			return nil, QueryBadRequest, err
 		}
-		acc := st.Accounts[addr]
-		if acc == nil {
-			return nil, QueryNotFound, fmt.Errorf("no account %s", addr)
+		acc, err := s.account(addr)
+		if err != nil || acc == nil {
+			return found(acc, err, "account "+addr.String())
+		}
+		assets, err := s.assets()
+		if err != nil {
+			return nil, QueryBadHeight, err
 		}
 		view := AccountView{Account: acc, Balances: map[string]BalanceView{}}
-		for sym := range st.Assets {
-			if b, ok := st.Balances[BalanceKey{addr, sym}]; ok {
-				view.Balances[sym] = BalanceView{b.Amount, b.Locked, b.Available()}
+		for _, as := range assets {
+			b, err := s.balance(BalanceKey{addr, as.Symbol})
+			if err != nil {
+				return nil, QueryBadHeight, err
+			}
+			if b != (Balance{}) {
+				view.Balances[as.Symbol] = BalanceView{b.Amount, b.Locked, b.Available()}
 			}
 		}
 		return view, QueryOK, nil
@@ -94,58 +118,78 @@ func answer(st *State, parts []string) (any, uint32, error) {
 		if err != nil {
 			return nil, QueryBadRequest, err
 		}
-		b := st.Balances[BalanceKey{addr, arg(2)}]
+		b, err := s.balance(BalanceKey{addr, arg(2)})
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
 		return BalanceView{b.Amount, b.Locked, b.Available()}, QueryOK, nil
+	case "balances":
+		limit, err := strconv.Atoi(arg(1))
+		if err != nil || limit < 1 || limit > MaxBalancesPage {
+			return nil, QueryBadRequest, fmt.Errorf("/balances/<limit>: limit from 1 to %d", MaxBalancesPage)
+		}
+		var after BalanceKey
+		if arg(2) != "" {
+			if after.Account, err = ParseAddress(arg(2)); err != nil {
+				return nil, QueryBadRequest, err
+			}
+			after.Asset = arg(3)
+		}
+		page, err := s.balancesPage(after, limit)
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
+		return page, QueryOK, nil
 	case "asset":
-		as := st.Assets[arg(1)]
-		if as == nil {
-			return nil, QueryNotFound, fmt.Errorf("no asset %q", arg(1))
-		}
-		return as, QueryOK, nil
+		as, err := s.asset(arg(1))
+		return found(as, err, "asset "+arg(1))
 	case "assets":
-		return sortedValues(st.Assets), QueryOK, nil
-	case "member":
-		m := st.Members[arg(1)]
-		if m == nil {
-			return nil, QueryNotFound, fmt.Errorf("no member %q", arg(1))
+		list, err := s.assets()
+		if err != nil {
+			return nil, QueryBadHeight, err
 		}
-		return m, QueryOK, nil
+		return list, QueryOK, nil
+	case "member":
+		m, err := s.member(arg(1))
+		return found(m, err, "member "+arg(1))
 	case "members":
-		return sortedValues(st.Members), QueryOK, nil
+		list, err := s.members()
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
+		return list, QueryOK, nil
 	case "settlement":
 		id, err := ParseHash(arg(1))
 		if err != nil {
 			return nil, QueryBadRequest, err
 		}
-		se := st.Settlements[id]
-		if se == nil {
-			return nil, QueryNotFound, fmt.Errorf("no settlement %s", id)
-		}
-		return se, QueryOK, nil
+		se, err := s.settlement(id)
+		return found(se, err, "settlement "+id.String())
 	case "reserves":
+		r, err := s.reserves()
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
+		coin, err := s.asset(CoinSymbol)
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
 		var supply uint64
-		if c := st.Assets[CoinSymbol]; c != nil {
-			supply = c.Supply
+		if coin != nil {
+			supply = coin.Supply
 		}
 		return struct {
 			Reserves
 			Supply uint64
-		}{st.Reserves, supply}, QueryOK, nil
+		}{r, supply}, QueryOK, nil
+	case "stats":
+		st, err := s.stats()
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
+		return st, QueryOK, nil
 	case "params":
-		return st.Params, QueryOK, nil
+		return s.st.Params, QueryOK, nil
 	}
 	return nil, QueryBadPath, fmt.Errorf("unknown query path %q", strings.Join(parts, "/"))
-}
-
-func sortedValues[V any](m map[string]V) []V {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]V, len(keys))
-	for i, k := range keys {
-		out[i] = m[k]
-	}
-	return out
 }

@@ -106,6 +106,16 @@ type Settlement struct {
 	Closed     int64 // height confirmed or failed, 0 while locked
 }
 
+// Stats counts the transactions the chain has executed, failed ones included, so that a copy of
+// the chain (PostgreSQL) can be reconciled against it.
+type Stats struct {
+	Txs    uint64
+	Failed uint64
+}
+
+func (s *Stats) encode(e *encoder) { e.u64(s.Txs); e.u64(s.Failed) }
+func (s *Stats) decode(d *decoder) { s.Txs = d.u64("txs"); s.Failed = d.u64("failed") }
+
 // Reserves is the last attestation of the fiat reserve behind the coin.
 type Reserves struct {
 	Amount uint64

@@ -17,6 +17,7 @@ type State struct {
 	Balances    map[BalanceKey]Balance
 	Settlements map[Hash]*Settlement
 	Reserves    Reserves
+	Stats       Stats
 	Digest      Digest
 
 	// open lists locked settlements by deadline, derived from Settlements, so that each block
@@ -79,6 +80,7 @@ type stage struct {
 	balances    map[BalanceKey]Balance
 	settlements map[Hash]*Settlement
 	reserves    *Reserves
+	stats       *Stats
 }
 
 func newStage(base *State, height, time int64) *stage {
@@ -150,6 +152,17 @@ func (s *stage) putBalance(a Address, sym string, b Balance) {
 	s.balances[BalanceKey{a, sym}] = b
 }
 
+// count adds a block's executed transactions to the chain's totals.
+func (s *stage) count(txs, failed int) {
+	if txs == 0 {
+		return
+	}
+	next := s.base.Stats
+	next.Txs += uint64(txs)
+	next.Failed += uint64(failed)
+	s.stats = &next
+}
+
 // changes lists every record the stage writes, with old and new encodings. The order is that
 // of map iteration: the digest sums commute and a storage batch holds distinct keys, so order
 // does not reach the outcome.
@@ -186,6 +199,9 @@ func (s *stage) changes() []record {
 	}
 	if s.reserves != nil {
 		out = append(out, record{keyReserves(), encodeRecord(&s.base.Reserves), encodeRecord(s.reserves)})
+	}
+	if s.stats != nil {
+		out = append(out, record{keyStats(), encodeRecord(&s.base.Stats), encodeRecord(s.stats)})
 	}
 	return out
 }
@@ -234,6 +250,9 @@ func (s *stage) apply(st *State) {
 	}
 	if s.reserves != nil {
 		st.Reserves = *s.reserves
+	}
+	if s.stats != nil {
+		st.Stats = *s.stats
 	}
 	st.Height = s.height
 }

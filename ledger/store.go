@@ -27,8 +27,19 @@ func openStore(dir string) (*diskStore, error) {
 
 func (s *diskStore) close() error { return s.db.Close() }
 
-// commit writes a block's changed records and the new commit point.
-func (s *diskStore) commit(height int64, recs []record, d *Digest) error {
+// commitPoint is where the store stands: the height, the digest of the state at it, and the
+// lowest height from which the undo log is complete.
+type commitPoint struct {
+	height    int64
+	digest    Digest
+	undoFloor int64
+}
+
+const metaLen = 8 + digestLanes*8 + 8
+
+// commit writes a block's changed records, the values they replaced (the undo log, when
+// undo is set), and the new commit point. prune, if positive, drops undo entries below it.
+func (s *diskStore) commit(cp commitPoint, recs []record, undo bool, prune int64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
@@ -38,12 +49,22 @@ func (s *diskStore) commit(height int64, recs []record, d *Digest) error {
 		} else {
 			err = b.Set(r.key, r.new, nil)
 		}
+		if err == nil && undo {
+			err = b.Set(keyUndo(cp.height, r.key), undoValue(r.old), nil)
+		}
 		if err != nil {
 			return fmt.Errorf("stage record: %w", err)
 		}
 	}
+	if prune > 0 {
+		if err := b.DeleteRange(keyUndoHeight(0), keyUndoHeight(prune), nil); err != nil {
+			return fmt.Errorf("prune undo log: %w", err)
+		}
+	}
+	height, d := cp.height, &cp.digest
 	meta := binary.BigEndian.AppendUint64(nil, uint64(height))
 	meta = append(meta, d.Bytes()...)
+	meta = binary.BigEndian.AppendUint64(meta, uint64(cp.undoFloor))
 	if err := b.Set(keyMeta(), meta, nil); err != nil {
 		return fmt.Errorf("stage commit point: %w", err)
 	}
@@ -57,22 +78,47 @@ func (s *diskStore) commit(height int64, recs []record, d *Digest) error {
 // a record was altered, added or lost outside the app.
 var ErrStateCorrupt = errors.New("app state does not match its committed digest")
 
-// load reads the whole state, recomputing its digest from every record and comparing it with
-// the committed one. It returns nil for a store that has never been committed.
-func (s *diskStore) load() (*State, error) {
-	metaVal, closer, err := s.db.Get(keyMeta())
+// undoValue tags a replaced value: 0 for a record that did not exist, 1 and the value else.
+func undoValue(old []byte) []byte {
+	if old == nil {
+		return []byte{0}
+	}
+	return append([]byte{1}, old...)
+}
+
+// get reads one key; found is false if it is absent.
+func (s *diskStore) get(key []byte) (val []byte, found bool, err error) {
+	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read commit point: %w", err)
+		return nil, false, err
 	}
-	meta := append([]byte(nil), metaVal...)
-	closer.Close()
-	if len(meta) != 8+digestLanes*8 {
-		return nil, fmt.Errorf("%w: commit point of %d bytes", ErrStateCorrupt, len(meta))
+	defer closer.Close()
+	return append([]byte(nil), v...), true, nil
+}
+
+// load reads the whole state, recomputing its digest from every record and comparing it with
+// the committed one. It returns nil for a store that has never been committed.
+func (s *diskStore) load() (*State, int64, error) {
+	meta, found, err := s.get(keyMeta())
+	if err != nil {
+		return nil, 0, fmt.Errorf("read commit point: %w", err)
 	}
-	want, _ := digestFromBytes(meta[8:])
+	if !found {
+		return nil, 0, nil
+	}
+	if len(meta) != metaLen {
+		return nil, 0, fmt.Errorf("%w: commit point of %d bytes", ErrStateCorrupt, len(meta))
+	}
+	want, _ := digestFromBytes(meta[8 : 8+digestLanes*8])
+	floor := int64(binary.BigEndian.Uint64(meta[8+digestLanes*8:]))
+	st, err := s.loadState(meta, want)
+	return st, floor, err
+}
+
+func (s *diskStore) loadState(meta []byte, want Digest) (*State, error) {
 
 	st := NewState()
 	st.Height = int64(binary.BigEndian.Uint64(meta[:8]))
@@ -149,6 +195,8 @@ func (st *State) loadRecord(k, v []byte) error {
 		st.Settlements[se.ID] = se
 	case prefixReserves:
 		st.Reserves.decode(&d)
+	case prefixStats:
+		st.Stats.decode(&d)
 	default:
 		return fmt.Errorf("unknown prefix %#x", k[0])
 	}
