@@ -21,13 +21,6 @@ type Event interface {
 	parse(r *attrReader)
 }
 
-// TxEvent opens the events of every transaction, failed ones included: who tried what.
-type TxEvent struct {
-	Type   TxType
-	Signer Address
-	Nonce  uint64
-}
-
 // TransferEvent is one leg: an amount of an asset from one account to another. Leg says which:
 // "transfer", "asset" and "cash" (the two legs of a DvP), or "settlement" (a gateway
 // settlement's delivery).
@@ -132,9 +125,6 @@ type SettlementEvent struct {
 
 // EventType implementations.
 
-// EventType is "tx".
-func (*TxEvent) EventType() string { return "tx" }
-
 // EventType is "transfer".
 func (*TransferEvent) EventType() string { return "transfer" }
 
@@ -170,8 +160,6 @@ func (*SettlementEvent) EventType() string { return "settlement" }
 
 func newEvent(kind string) Event {
 	switch kind {
-	case "tx":
-		return &TxEvent{}
 	case "transfer":
 		return &TransferEvent{}
 	case "balance":
@@ -230,15 +218,40 @@ func ParseEvents(evs []abci.Event) ([]Event, error) {
 
 type attrWriter struct{ attrs []abci.EventAttribute }
 
+// Empty and zero values are left out: every attribute costs CometBFT work per node (it indexes
+// and publishes them), and a reader takes a missing attribute for the zero value.
 func (w *attrWriter) str(k, v string) {
-	w.attrs = append(w.attrs, abci.EventAttribute{Key: k, Value: v})
+	if v != "" {
+		w.attrs = append(w.attrs, abci.EventAttribute{Key: k, Value: v})
+	}
 }
-func (w *attrWriter) addr(k string, a Address) { w.str(k, hex.EncodeToString(a[:])) }
-func (w *attrWriter) hash(k string, h Hash)    { w.str(k, h.String()) }
-func (w *attrWriter) u64(k string, v uint64)   { w.str(k, strconv.FormatUint(v, 10)) }
-func (w *attrWriter) i64(k string, v int64)    { w.str(k, strconv.FormatInt(v, 10)) }
 
-// attrReader reads attributes by key; the first error sticks.
+func (w *attrWriter) addr(k string, a Address) {
+	if !a.IsZero() {
+		w.str(k, hex.EncodeToString(a[:]))
+	}
+}
+
+func (w *attrWriter) hash(k string, h Hash) {
+	if !h.IsZero() {
+		w.str(k, h.String())
+	}
+}
+
+func (w *attrWriter) u64(k string, v uint64) {
+	if v != 0 {
+		w.str(k, strconv.FormatUint(v, 10))
+	}
+}
+
+func (w *attrWriter) i64(k string, v int64) {
+	if v != 0 {
+		w.str(k, strconv.FormatInt(v, 10))
+	}
+}
+
+// attrReader reads attributes by key; a missing one is the zero value, and the first
+// malformed one is the error.
 type attrReader struct {
 	attrs []abci.EventAttribute
 	err   error
@@ -249,9 +262,6 @@ func (r *attrReader) str(k string) string {
 		if a.Key == k {
 			return a.Value
 		}
-	}
-	if r.err == nil {
-		r.err = fmt.Errorf("attribute %q missing", k)
 	}
 	return ""
 }
@@ -283,35 +293,33 @@ func (r *attrReader) hash(k string) Hash {
 }
 
 func (r *attrReader) u64(k string) uint64 {
-	v, err := strconv.ParseUint(r.str(k), 10, 64)
+	s := r.str(k)
+	if s == "" {
+		return 0
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
 	r.check(k, err)
 	return v
 }
 
 func (r *attrReader) i64(k string) int64 {
-	v, err := strconv.ParseInt(r.str(k), 10, 64)
+	s := r.str(k)
+	if s == "" {
+		return 0
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
 	r.check(k, err)
 	return v
 }
 
 func (r *attrReader) u8(k string) uint8 {
-	v, err := strconv.ParseUint(r.str(k), 10, 8)
+	s := r.str(k)
+	if s == "" {
+		return 0
+	}
+	v, err := strconv.ParseUint(s, 10, 8)
 	r.check(k, err)
 	return uint8(v)
-}
-
-func (e *TxEvent) attrs(w *attrWriter) {
-	w.str("type", e.Type.String())
-	w.addr("signer", e.Signer)
-	w.u64("nonce", e.Nonce)
-}
-
-func (e *TxEvent) parse(r *attrReader) {
-	t, err := ParseTxType(r.str("type"))
-	r.check("type", err)
-	e.Type = t
-	e.Signer = r.addr("signer")
-	e.Nonce = r.u64("nonce")
 }
 
 func (e *TransferEvent) attrs(w *attrWriter) {
@@ -388,11 +396,7 @@ func (e *BurnEvent) parse(r *attrReader) {
 }
 
 func (e *FreezeEvent) attrs(w *attrWriter) {
-	if e.Asset != "" {
-		w.str("account", "")
-	} else {
-		w.addr("account", e.Account)
-	}
+	w.addr("account", e.Account)
 	w.str("asset", e.Asset)
 	w.str("frozen", strconv.FormatBool(e.Frozen))
 	w.str("reason", e.Reason)

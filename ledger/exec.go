@@ -22,8 +22,8 @@ func (c *txContext) emit(ev Event) { c.events = append(c.events, ev) }
 func (s *stage) execute(dtx *DecodedTx, hash Hash, sigsOK bool) (Code, string, []Event) {
 	tx := dtx.Tx
 	signerAddr := tx.Signer()
-	head := &TxEvent{Type: tx.Body.Type(), Signer: signerAddr, Nonce: tx.Nonce}
-	fail := func(e *TxError) (Code, string, []Event) { return e.Code, e.Msg, []Event{head} }
+	// A rejected tx emits no events: the tx bytes in the block say who tried what.
+	fail := func(e *TxError) (Code, string, []Event) { return e.Code, e.Msg, nil }
 
 	if tx.ChainID != s.paramsOf().ChainID {
 		return fail(reject(CodeWrongChain, "signed for chain %q, this is %q", tx.ChainID, s.paramsOf().ChainID))
@@ -44,7 +44,7 @@ func (s *stage) execute(dtx *DecodedTx, hash Hash, sigsOK bool) (Code, string, [
 	spent.Nonce = tx.Nonce
 	s.putAccount(&spent)
 
-	c := &txContext{st: s, tx: tx, hash: hash, signer: &spent, events: []Event{head}}
+	c := &txContext{st: s, tx: tx, hash: hash, signer: &spent}
 	var err error
 	if err = tx.Body.validate(); err == nil {
 		if spent.Status == StatusFrozen {
@@ -58,7 +58,7 @@ func (s *stage) execute(dtx *DecodedTx, hash Hash, sigsOK bool) (Code, string, [
 		if !ok {
 			te = reject(CodeInvalidField, "%v", err)
 		}
-		return te.Code, te.Msg, []Event{head}
+		return te.Code, te.Msg, nil
 	}
 	return CodeOK, "", c.events
 }

@@ -158,8 +158,6 @@ func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, ab
 	var seq int16
 	for _, ev := range evs {
 		switch e := ev.(type) {
-		case *ledger.TxEvent:
-			// The decoded body already gave type, signer and nonce.
 		case *ledger.TransferEvent:
 			amt, err := amountOf(e.Amount, "transfer amount")
 			if err != nil {
