@@ -31,19 +31,25 @@ func FullNodeSync(ctx context.Context, home string, basePort int, seed string, t
 	if err != nil {
 		return Row{}, fmt.Errorf("building the chain: %w", err)
 	}
-	start := time.Now()
+	began := time.Now()
 	full, err := net.AddFullNode(ctx, "FULL", 2)
 	if err != nil {
 		return Row{}, err
 	}
+	// The clock starts at the first block applied, so that start-up (reported on its own row)
+	// does not dilute the sync rate.
+	for full.App.Height() < from {
+		time.Sleep(time.Millisecond)
+	}
+	start, cpu0 := time.Now(), cpuTime()
 	if _, err := full.Node.Block(wctx, top); err != nil {
 		return Row{}, fmt.Errorf("full node sync: %w", err)
 	}
 	for full.App.Height() < top {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
-	elapsed := time.Since(start)
-	total := tr.setupTxs() + len(tr.Load)
-	return Row{Name: "full-node validation (block sync)", Value: float64(total) / elapsed.Seconds(), Unit: "tx/s", Goal: 100_000,
-		Note: fmt.Sprintf("%d txs in %d blocks, from start to the tip, own signature cache", total, top)}, nil
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	return Row{Name: "full-node validation (block sync)", Value: float64(len(tr.Load)) / elapsed.Seconds(), Unit: "tx/s", Goal: 100_000,
+		Note: fmt.Sprintf("%d txs in blocks %d-%d after %.1fs start-up, %.1f CPU-µs/tx, own signature cache",
+			len(tr.Load), from, top, start.Sub(began).Seconds(), float64(cpu.Microseconds())/float64(len(tr.Load)))}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -51,4 +52,11 @@ func VerifyRate(d time.Duration) Row {
 	rate := float64(total.Load()) / time.Since(start).Seconds()
 	return Row{Name: "Ed25519 batch verify, all cores", Value: rate, Unit: "sig/s",
 		Note: fmt.Sprintf("batches of %d on %d cores: the ceiling", batch, runtime.GOMAXPROCS(0))}
+}
+
+// cpuTime is this process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abcitypes "github.com/cometbft/cometbft/abci/types"
@@ -224,69 +225,32 @@ func (w *heightWatch) height() int64 {
 	return h
 }
 
-// subscriber names the node's own subscription on CometBFT's event bus.
-const subscriber = "ledgerscope-block-source"
-
-// subscribe subscribes to new block headers, then records the height already
-// committed, so no height committed in between is missed. CometBFT publishes the event
-// after the block's results and state are saved, in consensus and block sync alike.
-func (n *Node) subscribe(ctx context.Context) (types.Subscription, error) {
-	sub, err := n.cmt.EventBus().Subscribe(ctx, subscriber, types.EventQueryNewBlockHeader, 256)
-	if err != nil {
-		return nil, fmt.Errorf("subscribe to new blocks: %w", err)
-	}
-	state, err := n.env.StateStore.Load()
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
-	}
-	n.tip.advance(state.LastBlockHeight)
-	return sub, nil
+// commitWatch wraps the application to learn each height the moment the app has committed
+// it. CometBFT stores the block and its FinalizeBlock response before it calls Commit, so
+// Block can serve the height from then on. Following CometBFT's event bus instead would make
+// CometBFT match every transaction's events against the subscription, a cost per tx.
+type commitWatch struct {
+	abcitypes.Application
+	tip       *heightWatch
+	finalized atomic.Int64
 }
 
-// follow moves the committed height along with CometBFT's new-block events.
-func (n *Node) follow(ctx context.Context, sub types.Subscription) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case msg := <-sub.Out():
-			if ev, ok := msg.Data().(types.EventDataNewBlockHeader); ok {
-				n.tip.advance(ev.Header.Height)
-			}
-		case <-sub.Canceled():
-			if ctx.Err() != nil {
-				return
-			}
-			// The event bus cancels a subscriber that falls 256 events behind, and
-			// stops when the node stops; in the first case subscribe again.
-			n.log.Warn("new-block subscription cancelled; resubscribing", "err", sub.Err())
-			var err error
-			for {
-				if ctx.Err() != nil {
-					return
-				}
-				if sub, err = n.resubscribe(ctx); err == nil {
-					break
-				}
-				n.log.Warn("resubscribing to new blocks", "err", err)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-			}
-		}
+// FinalizeBlock notes the height being executed.
+func (c *commitWatch) FinalizeBlock(ctx context.Context, req *abcitypes.FinalizeBlockRequest) (*abcitypes.FinalizeBlockResponse, error) {
+	resp, err := c.Application.FinalizeBlock(ctx, req)
+	if err == nil {
+		c.finalized.Store(req.Height)
 	}
+	return resp, err
 }
 
-func (n *Node) resubscribe(ctx context.Context) (types.Subscription, error) {
-	n.storeMu.RLock()
-	defer n.storeMu.RUnlock()
-	if n.closed {
-		return nil, ErrStopped
+// Commit advances the committed height once the app has committed.
+func (c *commitWatch) Commit(ctx context.Context, req *abcitypes.CommitRequest) (*abcitypes.CommitResponse, error) {
+	resp, err := c.Application.Commit(ctx, req)
+	if err == nil {
+		c.tip.advance(c.finalized.Load())
 	}
-	_ = n.cmt.EventBus().UnsubscribeAll(ctx, subscriber) // Already gone when cancelled.
-	return n.subscribe(ctx)
+	return resp, err
 }
 
 // Block implements BlockSource from the node's block and state stores.

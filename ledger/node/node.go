@@ -105,7 +105,7 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 	var cn *cmtnode.Node
 	var newErr error
 	err = catch("cometbft panicked", func() {
-		cn, newErr = cmtnode.NewNode(ctx, ccfg, pv, nodeKey, clientCreator(cfg.ABCIConcurrency, app),
+		cn, newErr = cmtnode.NewNode(ctx, ccfg, pv, nodeKey, clientCreator(cfg.ABCIConcurrency, &commitWatch{Application: app, tip: &n.tip}),
 			cmtnode.DefaultGenesisDocProviderFunc(ccfg), n.dbs.open,
 			cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), logger)
 	})
@@ -127,20 +127,22 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 		n.abandon()
 		return nil, fmt.Errorf("start node %s: %w", cfg.Moniker, err)
 	}
-	followCtx, stop := context.WithCancel(context.Background())
+	_, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	sub, err := n.subscribe(followCtx)
+	// Heights the handshake settled without calling Commit (the app had committed them)
+	// are known from the saved state; later ones from commitWatch.
+	state, err := n.env.StateStore.Load()
 	if err != nil {
 		stop()
 		n.abandon()
-		return nil, fmt.Errorf("start node %s: %w", cfg.Moniker, err)
+		return nil, fmt.Errorf("start node %s: load state: %w", cfg.Moniker, err)
 	}
+	n.tip.advance(state.LastBlockHeight)
 	if err := cn.Start(); err != nil {
 		stop()
 		n.abandon()
 		return nil, fmt.Errorf("start node %s: %w", cfg.Moniker, err)
 	}
-	go n.follow(followCtx, sub)
 	n.log.Info("node started", "node_id", n.id, "validator", cfg.Validator, "height", n.tip.height())
 	return n, nil
 }
