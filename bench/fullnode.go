@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
@@ -41,6 +43,7 @@ func FullNodeSync(ctx context.Context, home string, basePort int, seed string, t
 	for full.App.Height() < from {
 		time.Sleep(time.Millisecond)
 	}
+	stopProfile := profileIf(os.Getenv("BENCH_PROFILE_SYNC"))
 	start, cpu0 := time.Now(), cpuTime()
 	if _, err := full.Node.Block(wctx, top); err != nil {
 		return Row{}, fmt.Errorf("full node sync: %w", err)
@@ -49,7 +52,28 @@ func FullNodeSync(ctx context.Context, home string, basePort int, seed string, t
 		time.Sleep(time.Millisecond)
 	}
 	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	stopProfile()
 	return Row{Name: "full-node validation (block sync)", Value: float64(len(tr.Load)) / elapsed.Seconds(), Unit: "tx/s", Goal: 100_000,
 		Note: fmt.Sprintf("%d txs in blocks %d-%d after %.1fs start-up, %.1f CPU-µs/tx, own signature cache",
 			len(tr.Load), from, top, start.Sub(began).Seconds(), float64(cpu.Microseconds())/float64(len(tr.Load)))}, nil
+}
+
+// profileIf writes a CPU profile of what follows to path, when path is set (BENCH_PROFILE_SYNC
+// profiles just the sync window), and returns the function that ends it.
+func profileIf(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -254,7 +254,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			return
 		}
 		code, msg, evs := st.execute(p.dtx, p.hash, p.sigsOK)
-		r := &abci.ExecTxResult{Code: uint32(code), Log: msg, Events: ToABCI(evs)}
+		r := &abci.ExecTxResult{Code: uint32(code), Log: msg, Data: EncodeEvents(evs)}
 		if code != CodeOK {
 			r.Codespace = Codespace
 		}

@@ -9,16 +9,24 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 )
 
-// Events are the typed account of what a transaction did, emitted as ABCI events so that a
-// reader of blocks and results (ledgersync, an RPC client) needs nothing else: every balance
-// change carries the balance after it, every settlement its state.
+// Events are the typed account of what a transaction did, so that a reader of blocks and
+// results (ledgersync, an RPC client) needs nothing else: every balance change carries the
+// balance after it, every settlement its state.
+//
+// A transaction's events travel in its result's Data, in the canonical binary encoding: Data
+// is part of the results hash that the next block commits to, so every node's events are
+// checked by consensus, and CometBFT neither indexes nor publishes them attribute by
+// attribute, which cost more than executing the tx. Block-level events (settlement expiries)
+// are rare and travel as ABCI events. ToABCI renders any event as attributes for people.
 
 // Event is one typed event.
 type Event interface {
-	// EventType is the ABCI event type.
+	// EventType is the event's name, and its ABCI event type.
 	EventType() string
 	attrs(a *attrWriter)
 	parse(r *attrReader)
+	encode(e *encoder)
+	decode(d *decoder)
 }
 
 // TransferEvent is one leg: an amount of an asset from one account to another. Leg says which:
@@ -508,4 +516,218 @@ func (e *SettlementEvent) parse(r *attrReader) {
 	e.Seller, e.Buyer = r.addr("seller"), r.addr("buyer")
 	e.Asset, e.Quantity, e.Cash = r.str("asset"), r.u64("quantity"), r.u64("cash")
 	e.Deadline, e.Ref, e.Reason = r.i64("deadline"), r.str("ref"), r.str("reason")
+}
+
+// eventKinds numbers the event types in the binary encoding; never renumbered.
+var eventKinds = []string{"", "transfer", "balance", "lock", "release", "mint", "burn", "freeze", "account", "asset", "reserves", "settlement"}
+
+func eventKind(name string) byte {
+	for i, n := range eventKinds {
+		if n == name && i > 0 {
+			return byte(i)
+		}
+	}
+	return 0
+}
+
+// maxEvents bounds the events one result may carry.
+const maxEvents = 64
+
+// EncodeEvents is the canonical binary encoding of a transaction's events.
+func EncodeEvents(evs []Event) []byte {
+	if len(evs) == 0 {
+		return nil
+	}
+	e := encoder{buf: make([]byte, 0, 64*len(evs))}
+	e.u8(uint8(len(evs)))
+	for _, ev := range evs {
+		e.u8(eventKind(ev.EventType()))
+		ev.encode(&e)
+	}
+	return e.buf
+}
+
+// DecodeEvents reads events encoded by EncodeEvents; anything else is ErrMalformed.
+func DecodeEvents(b []byte) ([]Event, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	d := decoder{buf: b}
+	n := int(d.u8("event count"))
+	if n == 0 || n > maxEvents {
+		return nil, fmt.Errorf("%w: %d events", ErrMalformed, n)
+	}
+	out := make([]Event, 0, n)
+	for range n {
+		k := int(d.u8("event kind"))
+		if d.err != nil {
+			return nil, d.err
+		}
+		if k == 0 || k >= len(eventKinds) {
+			return nil, fmt.Errorf("%w: event kind %d", ErrMalformed, k)
+		}
+		ev := newEvent(eventKinds[k])
+		ev.decode(&d)
+		out = append(out, ev)
+	}
+	if err := d.end("events"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TxEvents returns the typed events of one transaction's result.
+func TxEvents(r *abci.ExecTxResult) ([]Event, error) { return DecodeEvents(r.Data) }
+
+func (e *TransferEvent) encode(w *encoder) {
+	w.fixed(e.From[:])
+	w.fixed(e.To[:])
+	w.str(e.Asset)
+	w.u64(e.Amount)
+	w.str(e.Leg)
+}
+
+func (e *TransferEvent) decode(d *decoder) {
+	d.fixed(e.From[:], "from")
+	d.fixed(e.To[:], "to")
+	e.Asset, e.Amount, e.Leg = d.str("asset", 24), d.u64("amount"), d.str("leg", 16)
+}
+
+func (e *BalanceEvent) encode(w *encoder) {
+	w.fixed(e.Account[:])
+	w.str(e.Asset)
+	w.i64(e.Delta)
+	w.u64(e.Amount)
+	w.u64(e.Locked)
+}
+
+func (e *BalanceEvent) decode(d *decoder) {
+	d.fixed(e.Account[:], "account")
+	e.Asset, e.Delta, e.Amount, e.Locked = d.str("asset", 24), d.i64("delta"), d.u64("amount"), d.u64("locked")
+}
+
+func (e *LockEvent) encode(w *encoder) {
+	w.fixed(e.Settlement[:])
+	w.fixed(e.Account[:])
+	w.str(e.Asset)
+	w.u64(e.Amount)
+}
+
+func (e *LockEvent) decode(d *decoder) {
+	d.fixed(e.Settlement[:], "settlement")
+	d.fixed(e.Account[:], "account")
+	e.Asset, e.Amount = d.str("asset", 24), d.u64("amount")
+}
+
+func (e *ReleaseEvent) encode(w *encoder) {
+	w.fixed(e.Settlement[:])
+	w.fixed(e.Account[:])
+	w.str(e.Asset)
+	w.u64(e.Amount)
+	w.str(e.Outcome)
+}
+
+func (e *ReleaseEvent) decode(d *decoder) {
+	d.fixed(e.Settlement[:], "settlement")
+	d.fixed(e.Account[:], "account")
+	e.Asset, e.Amount, e.Outcome = d.str("asset", 24), d.u64("amount"), d.str("outcome", 16)
+}
+
+func (e *MintEvent) encode(w *encoder) {
+	w.str(e.Asset)
+	w.fixed(e.To[:])
+	w.u64(e.Amount)
+	w.u64(e.Supply)
+}
+
+func (e *MintEvent) decode(d *decoder) {
+	e.Asset = d.str("asset", 24)
+	d.fixed(e.To[:], "to")
+	e.Amount, e.Supply = d.u64("amount"), d.u64("supply")
+}
+
+func (e *BurnEvent) encode(w *encoder) {
+	w.str(e.Asset)
+	w.fixed(e.From[:])
+	w.u64(e.Amount)
+	w.u64(e.Supply)
+}
+
+func (e *BurnEvent) decode(d *decoder) {
+	e.Asset = d.str("asset", 24)
+	d.fixed(e.From[:], "from")
+	e.Amount, e.Supply = d.u64("amount"), d.u64("supply")
+}
+
+func (e *FreezeEvent) encode(w *encoder) {
+	w.fixed(e.Account[:])
+	w.str(e.Asset)
+	w.bool(e.Frozen)
+	w.str(e.Reason)
+}
+
+func (e *FreezeEvent) decode(d *decoder) {
+	d.fixed(e.Account[:], "account")
+	e.Asset, e.Frozen, e.Reason = d.str("asset", 24), d.bool("frozen"), d.str("reason", maxName)
+}
+
+func (e *AccountEvent) encode(w *encoder) {
+	w.fixed(e.Address[:])
+	w.fixed(e.PubKey[:])
+	w.str(e.Sponsor)
+	w.u8(uint8(e.Kind))
+	w.fixed(e.OwnerRef[:])
+	w.strs(e.Venues)
+}
+
+func (e *AccountEvent) decode(d *decoder) {
+	d.fixed(e.Address[:], "address")
+	d.fixed(e.PubKey[:], "pubkey")
+	e.Sponsor = d.str("sponsor", 8)
+	e.Kind = AccountKind(d.u8("kind"))
+	d.fixed(e.OwnerRef[:], "owner ref")
+	e.Venues = d.strs("venues", maxVenues, 8)
+}
+
+func (e *AssetEvent) encode(w *encoder) { e.Asset.encode(w) }
+func (e *AssetEvent) decode(d *decoder) { e.Asset.decode(d) }
+
+func (e *ReservesEvent) encode(w *encoder) {
+	w.u64(e.Amount)
+	w.i64(e.AsOf)
+	w.fixed(e.Report[:])
+	w.u64(e.Supply)
+}
+
+func (e *ReservesEvent) decode(d *decoder) {
+	e.Amount, e.AsOf = d.u64("amount"), d.i64("as of")
+	d.fixed(e.Report[:], "report")
+	e.Supply = d.u64("supply")
+}
+
+func (e *SettlementEvent) encode(w *encoder) {
+	w.fixed(e.ID[:])
+	w.str(e.Kind)
+	w.u8(uint8(e.State))
+	w.str(e.Venue)
+	w.str(e.Gateway)
+	w.fixed(e.Seller[:])
+	w.fixed(e.Buyer[:])
+	w.str(e.Asset)
+	w.u64(e.Quantity)
+	w.u64(e.Cash)
+	w.i64(e.Deadline)
+	w.str(e.Ref)
+	w.str(e.Reason)
+}
+
+func (e *SettlementEvent) decode(d *decoder) {
+	d.fixed(e.ID[:], "id")
+	e.Kind = d.str("kind", 16)
+	e.State = SettlementState(d.u8("state"))
+	e.Venue, e.Gateway = d.str("venue", 8), d.str("gateway", 8)
+	d.fixed(e.Seller[:], "seller")
+	d.fixed(e.Buyer[:], "buyer")
+	e.Asset, e.Quantity, e.Cash = d.str("asset", 24), d.u64("quantity"), d.u64("cash")
+	e.Deadline, e.Ref, e.Reason = d.i64("deadline"), d.str("ref", maxRef), d.str("reason", maxName)
 }

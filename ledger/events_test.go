@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -28,6 +29,14 @@ func TestEventsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	evs[10].(*AssetEvent).Asset.Status = StatusActive
+	bin, err := DecodeEvents(EncodeEvents(evs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bin, evs) {
+		t.Fatal("binary round trip differs")
+	}
 	if !reflect.DeepEqual(got, evs) {
 		for i := range evs {
 			if !reflect.DeepEqual(got[i], evs[i]) {
@@ -40,4 +49,20 @@ func TestEventsRoundTrip(t *testing.T) {
 	if _, err := ParseEvents(foreign); err == nil {
 		t.Fatal("malformed amount parsed")
 	}
+}
+
+// FuzzDecodeEvents: results come from the chain, which a portal may follow over RPC from a
+// node it does not run; any input decodes to events that encode back to it, or fails.
+func FuzzDecodeEvents(f *testing.F) {
+	f.Add(EncodeEvents([]Event{&TransferEvent{From: addr("a"), To: addr("b"), Asset: CoinSymbol, Amount: 1, Leg: "cash"}}))
+	f.Add(EncodeEvents([]Event{&SettlementEvent{ID: ownerRef("s"), Kind: "dvp", State: SettlementConfirmed}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		evs, err := DecodeEvents(b)
+		if err != nil || len(b) == 0 {
+			return
+		}
+		if !bytes.Equal(EncodeEvents(evs), b) {
+			t.Fatalf("accepted non-canonical events %x", b)
+		}
+	})
 }

@@ -31,7 +31,7 @@ func TestHappyPath(t *testing.T) {
 
 	// Gateway settlement: lock, confirm.
 	r := c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 300, Gateway: "UPGW", FiatAmount: 30_000, Deadline: c.time.Add(time.Hour).Unix()}, alice)
-	id := settlementID(t, r.Events)
+	id := settlementID(t, r)
 	if got := c.balance(a, "600001"); got.Locked != 300 {
 		t.Fatalf("locked %d, want 300", got.Locked)
 	}
@@ -42,9 +42,9 @@ func TestHappyPath(t *testing.T) {
 
 	// Gateway settlement failed by the gateway, and one expiring on its own.
 	r = c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 50, Gateway: "UPGW", FiatAmount: 5_000, Deadline: c.time.Add(time.Hour).Unix()}, alice)
-	c.must(&FailSettlement{Settlement: settlementID(t, r.Events), Reason: "no funds"}, member("UPGW"))
+	c.must(&FailSettlement{Settlement: settlementID(t, r), Reason: "no funds"}, member("UPGW"))
 	r = c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 60, Gateway: "UPGW", FiatAmount: 6_000, Deadline: c.time.Add(10 * time.Second).Unix()}, alice)
-	late := settlementID(t, r.Events)
+	late := settlementID(t, r)
 	resp := c.blockAt(time.Minute)
 	evs, err := ParseEvents(resp.Events)
 	if err != nil {
@@ -79,9 +79,9 @@ func TestHappyPath(t *testing.T) {
 	c.must(&IssueAsset{Symbol: "RGT1", Name: "Subscription right", Class: ClassRight}, member("CMCI"))
 }
 
-func settlementID(t *testing.T, abciEvents []abci.Event) Hash {
+func settlementID(t *testing.T, r *abci.ExecTxResult) Hash {
 	t.Helper()
-	evs, err := ParseEvents(abciEvents)
+	evs, err := TxEvents(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +109,12 @@ func TestRejections(t *testing.T) {
 	c.must(&Mint{Asset: "ICE", To: a, Amount: 10}, member("PAFG"))
 	c.must(&Freeze{Asset: "ICE", Reason: "x"}, key("regulator"))
 	lock := c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 10, Gateway: "UPGW", FiatAmount: 1, Deadline: c.time.Add(time.Hour).Unix()}, alice)
-	open := settlementID(t, lock.Events)
+	open := settlementID(t, lock)
 	done := c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 10, Gateway: "UPGW", FiatAmount: 1, Deadline: c.time.Add(time.Hour).Unix()}, alice)
-	closed := settlementID(t, done.Events)
+	closed := settlementID(t, done)
 	c.must(&FailSettlement{Settlement: closed}, member("UPGW"))
 	expiring := c.must(&LockForSettlement{Buyer: b, Asset: "600001", Quantity: 10, Gateway: "UPGW", FiatAmount: 1, Deadline: c.time.Add(2 * time.Second).Unix()}, alice)
-	expiringID := settlementID(t, expiring.Events)
+	expiringID := settlementID(t, expiring)
 	stranger := key("stranger")
 
 	signed := func(body Body, keys ...ed25519.PrivateKey) func() []byte {

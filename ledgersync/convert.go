@@ -89,7 +89,11 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 	day := store.MarketDay(t)
 	rollups := map[[3]string]int{}
 	// Block-level events (settlement expiries) happen before the block's transactions.
-	if err := c.events(st, b, -1, b.Events, nil); err != nil {
+	blockEvents, err := ledger.ParseEvents(b.Events)
+	if err != nil {
+		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
+	}
+	if err := c.events(st, b, -1, blockEvents, nil); err != nil {
 		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
 	}
 	for i, raw := range b.Txs {
@@ -111,7 +115,11 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 			tx.Nonce = int64(dtx.Nonce)
 			sum = summarize(dtx.Body)
 		}
-		if err := c.events(st, b, i, res.Events, &sum); err != nil {
+		txEvents, err := ledger.TxEvents(res)
+		if err != nil {
+			return nil, fmt.Errorf("block %d tx %d events: %w", b.Height, i, err)
+		}
+		if err := c.events(st, b, i, txEvents, &sum); err != nil {
 			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
 		}
 		if tx.Signer != nil {
@@ -148,11 +156,7 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 }
 
 // events turns one transaction's (or the block's, txIdx -1) typed events into rows.
-func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, abciEvents []abciEvent, sum *txSummary) error {
-	evs, err := ledger.ParseEvents(abciEvents)
-	if err != nil {
-		return err
-	}
+func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, evs []ledger.Event, sum *txSummary) error {
 	rows := st.rows
 	h, t := b.Height, rows.Block.Time
 	var seq int16

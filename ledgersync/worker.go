@@ -13,13 +13,10 @@ import (
 	"sync"
 	"time"
 
-	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
-
-type abciEvent = abci.Event
 
 // Defaults of Config.
 const (

@@ -86,7 +86,7 @@ func (c *ledgerClient) broadcast(ctx context.Context, raw []byte, w io.Writer) e
 	if r.Code != 0 {
 		return fmt.Errorf("failed in block %d: %s", res.Height, r.Log)
 	}
-	evs, err := ledger.ParseEvents(r.Events)
+	evs, err := ledger.TxEvents(&r)
 	if err != nil {
 		return fmt.Errorf("events: %w", err)
 	}

@@ -138,7 +138,7 @@ func (o *oracle) block(at time.Time, raws [][]byte, resp *abci.FinalizeBlockResp
 		default:
 			continue
 		}
-		evs, err := ledger.ParseEvents(r.Events)
+		evs, err := ledger.TxEvents(r)
 		if err != nil {
 			return err
 		}
