@@ -1,12 +1,10 @@
-package devnet
+package devnet_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 )
 
@@ -36,7 +36,6 @@ func TestMain(m *testing.M) {
 }
 
 type crashSpec struct {
-	Opts    Options `json:"-"`
 	Home    string
 	Port    int
 	Seconds int
@@ -51,7 +50,7 @@ func runCrashChild(spec string) {
 	}
 	opts := crashOptions(s.Home, s.Port)
 	ctx := context.Background()
-	dn, err := Start(ctx, opts)
+	dn, err := devnet.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child start:", err)
 		os.Exit(3)
@@ -72,10 +71,10 @@ func runCrashChild(spec string) {
 	os.Exit(0)
 }
 
-func crashOptions(home string, port int) Options {
-	return Options{
+func crashOptions(home string, port int) devnet.Options {
+	return devnet.Options{
 		Home: home, Validators: 1, Seed: "crash", BasePort: port,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger: devnettest.Logger(),
 		Tune: func(c *node.Config) {
 			c.TimeoutCommit = 100 * time.Millisecond
 			c.CreateEmptyBlocksInterval = 0
@@ -90,7 +89,7 @@ func TestCrashPointsRecover(t *testing.T) {
 	for _, k := range []int{3, 5, 7, 9, 11, 13, 15, 17, 19, 21} {
 		t.Run(fmt.Sprintf("fail-index=%d", k), func(t *testing.T) {
 			home := t.TempDir()
-			port := freeBase(t, 2)
+			port := devnettest.FreeBasePort(t, 2)
 			spec, _ := json.Marshal(crashSpec{Home: home, Port: port, Seconds: 20})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), crashChildEnv+"="+string(spec), fmt.Sprintf("FAIL_TEST_INDEX=%d", k))
@@ -108,10 +107,10 @@ func TestCrashPointsRecover(t *testing.T) {
 
 // verifyRestart starts the crashed node again, lets it make a few blocks, and re-executes its
 // whole chain in a fresh app: every block's app hash must match.
-func verifyRestart(t *testing.T, opts Options) {
+func verifyRestart(t *testing.T, opts devnet.Options) {
 	t.Helper()
 	ctx := context.Background()
-	dn, err := Start(ctx, opts)
+	dn, err := devnet.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("restart after crash: %v", err)
 	}
@@ -125,7 +124,7 @@ func verifyRestart(t *testing.T, opts Options) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	gen, err := dn.Meta.genesis()
+	gen, err := dn.Genesis()
 	if err != nil {
 		t.Fatal(err)
 	}

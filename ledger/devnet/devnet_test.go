@@ -1,55 +1,16 @@
-package devnet
+package devnet_test
 
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
-	"math/rand/v2"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 )
-
-// freeBase finds a base port whose slots (base+10i and base+1) are free, below the kernel's
-// ephemeral range.
-func freeBase(t *testing.T, slots int) int {
-	t.Helper()
-	for range 200 {
-		base := 20000 + 10*rand.IntN(1000)
-		ok := true
-		for i := 0; i < slots && ok; i++ {
-			for _, p := range []int{base + 10*i, base + 10*i + 1} {
-				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-				if err != nil {
-					ok = false
-					break
-				}
-				l.Close()
-			}
-		}
-		if ok {
-			return base
-		}
-	}
-	t.Fatal("no free ports")
-	return 0
-}
-
-func testOptions(t *testing.T, validators int) Options {
-	return Options{
-		Home: t.TempDir(), Validators: validators, Seed: "test", BasePort: freeBase(t, validators+2),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CheckInvariants: true,
-		Tune: func(c *node.Config) {
-			c.TimeoutCommit = 150 * time.Millisecond
-			c.CreateEmptyBlocksInterval = 0
-		},
-	}
-}
 
 // submitter signs demo transactions with tracked nonces.
 type submitter struct {
@@ -92,8 +53,8 @@ func waitHeight(t *testing.T, app *ledger.App, h int64) {
 // equal the validators'.
 func TestFullNodeCatchesUpAndAgrees(t *testing.T) {
 	ctx := context.Background()
-	opts := testOptions(t, 4)
-	dn, err := Start(ctx, opts)
+	opts := devnettest.Options(t, 4)
+	dn, err := devnet.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +105,8 @@ func TestFullNodeCatchesUpAndAgrees(t *testing.T) {
 // chain continues from the same height and app hash.
 func TestRestartResumes(t *testing.T) {
 	ctx := context.Background()
-	opts := testOptions(t, 1)
-	dn, err := Start(ctx, opts)
+	opts := devnettest.Options(t, 1)
+	dn, err := devnet.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +115,7 @@ func TestRestartResumes(t *testing.T) {
 	if err := dn.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	dn, err = Start(ctx, opts)
+	dn, err = devnet.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
