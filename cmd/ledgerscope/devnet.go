@@ -146,6 +146,10 @@ func startPortalSync(ctx context.Context, net *devnet.Net, dbc dbConfig, log *sl
 			log.Error("ledgersync stopped", "err", err)
 		}
 	}()
+	if err := startRules(ctx, d, log); err != nil {
+		d.Close()
+		return nil, "", nil, err
+	}
 	return w, d.URL(), d.Close, nil
 }
 

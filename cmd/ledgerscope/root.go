@@ -22,6 +22,8 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(),
 		newSyncCmd(),
 		newHoldingsCmd(),
+		newRulesCmd(),
+		newViolationsCmd(),
 	)
 	return root
 }

@@ -24,6 +24,7 @@ type syncConfig struct {
 	nodeRPC  string
 	genesis  string
 	logEvery int64
+	rules    bool
 }
 
 // newSyncCmd is `ledgerscope sync --node-rpc URL`: ledgersync following a remote node over
@@ -62,6 +63,11 @@ func newSyncCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if c.rules {
+				if err := startRules(ctx, d, log); err != nil {
+					return err
+				}
+			}
 			return w.Run(ctx)
 		},
 	}
@@ -69,6 +75,7 @@ func newSyncCmd() *cobra.Command {
 	f.StringVar(&c.nodeRPC, "node-rpc", "", "CometBFT RPC address of the node to follow; it must keep FinalizeBlock results")
 	f.StringVar(&c.genesis, "genesis", "", "the chain's genesis.json; default: fetched from the node")
 	f.Int64Var(&c.logEvery, "log-every", ledgersync.DefaultLogEvery, "log progress every this many blocks")
+	f.BoolVar(&c.rules, "rules", true, "evaluate the compliance rules behind the sync")
 	addDBFlags(cmd, &c.db)
 	return cmd
 }

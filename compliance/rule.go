@@ -1,0 +1,231 @@
+package compliance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalid means a rule id, a parameter or a value is wrong.
+var ErrInvalid = errors.New("invalid rule request")
+
+// Severity ranks a violation for the reviewers' queue.
+type Severity string
+
+// Severities, from least to most urgent.
+const (
+	SeverityLow      Severity = "low"
+	SeverityMedium   Severity = "medium"
+	SeverityHigh     Severity = "high"
+	SeverityCritical Severity = "critical"
+)
+
+// Subject kinds: what a violation is about.
+const (
+	SubjectAccount    = "account"
+	SubjectOwner      = "owner"
+	SubjectAsset      = "asset"
+	SubjectMember     = "member"
+	SubjectSettlement = "settlement"
+)
+
+// Params is a rule's typed parameters. Validate rejects values the rule cannot run with.
+type Params interface {
+	Validate() error
+}
+
+// Range is a range of synced blocks, both ends included, with their block times.
+type Range struct {
+	From, To         int64
+	FromTime, ToTime time.Time
+}
+
+// Evidence is one transaction (or block) that contributed to a violation.
+type Evidence struct {
+	// Tx is the transaction hash (upper-case hex), or a settlement id; empty for a block-end
+	// finding.
+	Tx     string    `json:"tx,omitempty"`
+	Height int64     `json:"height"`
+	Time   time.Time `json:"time"`
+	// Note says what the transaction did, with its figures.
+	Note string `json:"note"`
+}
+
+// Finding is what a rule reports for one subject and window.
+type Finding struct {
+	SubjectKind string
+	Subject     string
+	// WindowKey names the window (a day, a settlement, a transaction): one violation per
+	// rule, subject and window.
+	WindowKey string
+	Member    string
+	Asset     string
+	// Height and Time are where the rule tripped; LastHeight the latest evidence.
+	Height     int64
+	Time       time.Time
+	LastHeight int64
+	Summary    string
+	Figures    map[string]any
+	Evidence   []Evidence
+}
+
+// Rule is one supervisory rule: its identity, its documentation and its evaluation.
+type Rule struct {
+	// ID is stable; violations and versions refer to it.
+	ID string
+	// Title is a short name for people.
+	Title string
+	// Source is the legal source of the rule and its default threshold.
+	Source   string
+	Severity Severity
+	// Subject is the kind of subject its violations name.
+	Subject string
+	// defaults returns a pointer to the rule's parameters at their defaults.
+	defaults func() Params
+	// eval evaluates the rule over a range of blocks with decoded, validated parameters.
+	eval func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error)
+}
+
+// Defaults returns the rule's parameters at their defaults.
+func (r *Rule) Defaults() Params { return r.defaults() }
+
+// Decode reads stored parameters over the defaults (so a parameter added later takes its
+// default) and validates them.
+func (r *Rule) Decode(raw []byte) (Params, error) {
+	p := r.defaults()
+	if len(raw) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(p); err != nil {
+			return nil, fmt.Errorf("%s parameters: %w: %w", r.ID, ErrInvalid, err)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%s parameters: %w: %w", r.ID, ErrInvalid, err)
+	}
+	return p, nil
+}
+
+// Evaluate runs the rule over a range of blocks.
+func (r *Rule) Evaluate(ctx context.Context, e *Env, p Params, rg Range) ([]Finding, error) {
+	fs, err := r.eval(ctx, e, p, rg)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s at %d..%d: %w", r.ID, rg.From, rg.To, err)
+	}
+	return fs, nil
+}
+
+// Set changes one parameter, named by its JSON name, from its text form: integers, strings,
+// booleans, lists (comma-separated) and maps of strings ("name.key=value") are supported. The
+// result is validated.
+func Set(p Params, key, value string) error {
+	v := reflect.ValueOf(p).Elem()
+	name, mapKey, isMap := strings.Cut(key, ".")
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag != name {
+			continue
+		}
+		fv := v.Field(i)
+		switch {
+		case isMap && fv.Kind() == reflect.Map && fv.Type().Elem().Kind() == reflect.String:
+			if fv.IsNil() {
+				fv.Set(reflect.MakeMap(fv.Type()))
+			}
+			if value == "" {
+				fv.SetMapIndex(reflect.ValueOf(mapKey), reflect.Value{})
+			} else {
+				fv.SetMapIndex(reflect.ValueOf(mapKey), reflect.ValueOf(value))
+			}
+		case isMap:
+			return fmt.Errorf("parameter %s is not a map: %w", name, ErrInvalid)
+		case fv.Kind() == reflect.Int64 || fv.Kind() == reflect.Int:
+			n, err := strconv.ParseInt(strings.ReplaceAll(value, "_", ""), 10, 64)
+			if err != nil {
+				return fmt.Errorf("parameter %s: %q is not an integer: %w", name, value, ErrInvalid)
+			}
+			fv.SetInt(n)
+		case fv.Kind() == reflect.String:
+			fv.SetString(value)
+		case fv.Kind() == reflect.Bool:
+			b, err := strconv.ParseBool(value)
+			if err != nil {
+				return fmt.Errorf("parameter %s: %q is not a boolean: %w", name, value, ErrInvalid)
+			}
+			fv.SetBool(b)
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+			var parts []string
+			if value != "" {
+				parts = strings.Split(value, ",")
+			}
+			fv.Set(reflect.ValueOf(parts))
+		default:
+			return fmt.Errorf("parameter %s cannot be set from text: %w", name, ErrInvalid)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("parameter %s=%s: %w: %w", key, value, ErrInvalid, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("no parameter %q: %w", name, ErrInvalid)
+}
+
+// ParamNames lists a rule's parameter names, in declaration order.
+func ParamNames(p Params) []string {
+	t := reflect.TypeOf(p).Elem()
+	out := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		out = append(out, tag)
+	}
+	return out
+}
+
+// Rules returns every rule, by id.
+func Rules() []*Rule {
+	out := []*Rule{
+		lvRule(RuleLVInst), lvRule(RuleLVInd), structRule(), frozenRule(), selfRule(), reserveRule(),
+		settleFailRule(), holdRule(), rapidRule(), matchedRule(), posLimRule(), hold1Rule(), watchRule(),
+		attestAgeRule(), dvpAtomRule(), sessionRule(),
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// RuleByID finds a rule.
+func RuleByID(id string) (*Rule, error) {
+	for _, r := range Rules() {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("no rule %q: %w", id, ErrInvalid)
+}
+
+// Rule ids: stable, as in issue 4 and docs/rules.md.
+const (
+	RuleLVInst     = "LV-INST"
+	RuleLVInd      = "LV-IND"
+	RuleStruct     = "STRUCT"
+	RuleHold5      = "HOLD-5"
+	RuleHold1      = "HOLD-1"
+	RulePosLim     = "POS-LIM"
+	RuleSelf       = "SELF"
+	RuleMatched    = "MATCHED"
+	RuleFrozen     = "FROZEN"
+	RuleWatch      = "WATCH"
+	RuleSettleFail = "SETTLE-FAIL"
+	RuleDvPAtom    = "DVP-ATOM"
+	RuleReserve    = "RESERVE"
+	RuleAttestAge  = "ATTEST-AGE"
+	RuleRapid      = "RAPID"
+	RuleSession    = "SESSION"
+)

@@ -1,0 +1,478 @@
+package compliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// holdPoint is an owner's holding of an asset after a block that changed it.
+type holdPoint struct {
+	height     int64
+	time       time.Time
+	before     int64 // holding at the end of the previous block
+	after      int64
+	supply     int64 // supply after the block
+	prevSupply int64
+}
+
+// holdKey is an owner and an asset.
+type holdKey struct {
+	owner string
+	asset string
+}
+
+// securityAsset is what the holding rules need of an asset.
+type securityAsset struct {
+	symbol, kind  string
+	positionLimit int64
+}
+
+// maxHoldRows bounds the balance rows one holdings evaluation reads.
+const maxHoldRows = 2_000_000
+
+// ownerHoldings returns, for each owner and security whose holdings changed in the range
+// (or, with keys set, for those pairs only), the owner's holding (summed over all its accounts)
+// after each block that changed it, from height since on. Holdings are read at block ends.
+func (e *Env) ownerHoldings(ctx context.Context, r Range, since int64, keys map[holdKey]bool) (map[holdKey][]holdPoint, map[string]securityAsset, error) {
+	assets := map[string]securityAsset{}
+	rows, err := e.q.Query(ctx, `SELECT symbol, security_kind, position_limit FROM assets WHERE class = 'security'`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("securities: %w", err)
+	}
+	for rows.Next() {
+		var a securityAsset
+		if err := rows.Scan(&a.symbol, &a.kind, &a.positionLimit); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("securities: %w", err)
+		}
+		assets[a.symbol] = a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("securities: %w", err)
+	}
+	if keys == nil {
+		keys = map[holdKey]bool{}
+		// Holdings of securities change only through legs, mints and burns (a lock moves
+		// nothing), and both tables are read by block time, their leading key.
+		rows, err := e.q.Query(ctx, `SELECT from_addr, to_addr, asset FROM transfer_legs
+				WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+			UNION ALL SELECT CASE WHEN type = 'burn' THEN signer END, CASE WHEN type = 'mint' THEN counterparty END, asset FROM transactions
+				WHERE type IN ('mint', 'burn') AND code = 0 AND block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5`,
+			r.FromTime, r.ToTime, r.From, r.To, ledger.CoinSymbol)
+		if err != nil {
+			return nil, nil, fmt.Errorf("changed holdings: %w", err)
+		}
+		type change struct {
+			a     []byte
+			asset string
+		}
+		var changed []change
+		for rows.Next() {
+			var from, to []byte
+			var asset string
+			if err := rows.Scan(&from, &to, &asset); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("changed holdings: %w", err)
+			}
+			if _, ok := assets[asset]; !ok {
+				continue
+			}
+			for _, a := range [][]byte{from, to} {
+				if a != nil {
+					changed = append(changed, change{a, asset})
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("changed holdings: %w", err)
+		}
+		addrs := make([][]byte, len(changed))
+		for i, c := range changed {
+			addrs[i] = c.a
+		}
+		if err := e.loadAccounts(ctx, addrs); err != nil {
+			return nil, nil, err
+		}
+		for _, c := range changed {
+			keys[holdKey{string(e.acct(c.a).owner), c.asset}] = true
+		}
+	}
+	if len(keys) == 0 {
+		return nil, assets, nil
+	}
+	var owners [][]byte
+	var symbols []string
+	seenO, seenA := map[string]bool{}, map[string]bool{}
+	for k := range keys {
+		if !seenO[k.owner] {
+			seenO[k.owner] = true
+			owners = append(owners, []byte(k.owner))
+		}
+		if !seenA[k.asset] {
+			seenA[k.asset] = true
+			symbols = append(symbols, k.asset)
+		}
+	}
+	accts, err := e.ownersAccounts(ctx, owners)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Each account's holding before since, then every change up to the range's end.
+	type row struct {
+		account []byte
+		asset   string
+		height  int64
+		time    time.Time
+		amount  int64
+	}
+	var hist []row
+	rows, err = e.q.Query(ctx, `SELECT DISTINCT ON (account, asset) account, asset, height, block_time, amount FROM balance_history
+		WHERE account = ANY($1) AND asset = ANY($2) AND height < $3 ORDER BY account, asset, height DESC`, accts, symbols, since)
+	if err != nil {
+		return nil, nil, fmt.Errorf("holdings before %d: %w", since, err)
+	}
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.account, &x.asset, &x.height, &x.time, &x.amount); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("holdings before %d: %w", since, err)
+		}
+		hist = append(hist, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("holdings before %d: %w", since, err)
+	}
+	base := len(hist)
+	rows, err = e.q.Query(ctx, `SELECT account, asset, height, block_time, amount FROM balance_history
+		WHERE account = ANY($1) AND asset = ANY($2) AND height BETWEEN $3 AND $4 AND block_time <= $5 ORDER BY height`,
+		accts, symbols, since, r.To, r.ToTime)
+	if err != nil {
+		return nil, nil, fmt.Errorf("holding changes: %w", err)
+	}
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.account, &x.asset, &x.height, &x.time, &x.amount); err != nil {
+			rows.Close()
+			return nil, nil, fmt.Errorf("holding changes: %w", err)
+		}
+		hist = append(hist, x)
+		if len(hist) > maxHoldRows {
+			rows.Close()
+			return nil, nil, fmt.Errorf("holding changes: more than %d rows: evaluate fewer blocks: %w", maxHoldRows, ErrInvalid)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("holding changes: %w", err)
+	}
+	supplies, err := e.supplies(ctx, symbols, since, r.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Fold per owner and asset, block by block.
+	cur := map[string]int64{} // account+asset -> amount
+	total := map[holdKey]int64{}
+	for _, x := range hist[:base] {
+		k := holdKey{string(e.acct(x.account).owner), x.asset}
+		cur[string(x.account)+"\x00"+x.asset] = x.amount
+		total[k] += x.amount
+	}
+	out := map[holdKey][]holdPoint{}
+	changes := hist[base:]
+	for i := 0; i < len(changes); {
+		h := changes[i].height
+		before := map[holdKey]int64{}
+		j := i
+		for ; j < len(changes) && changes[j].height == h; j++ {
+			x := changes[j]
+			k := holdKey{string(e.acct(x.account).owner), x.asset}
+			if !keys[k] {
+				continue
+			}
+			if _, ok := before[k]; !ok {
+				before[k] = total[k]
+			}
+			ck := string(x.account) + "\x00" + x.asset
+			total[k] += x.amount - cur[ck]
+			cur[ck] = x.amount
+		}
+		for k, b := range before {
+			out[k] = append(out[k], holdPoint{height: h, time: changes[i].time, before: b, after: total[k],
+				supply: supplies.at(k.asset, h), prevSupply: supplies.at(k.asset, h-1)})
+		}
+		i = j
+	}
+	return out, assets, nil
+}
+
+// supplySeries is each asset's supply after each block that changed it, ascending.
+type supplySeries map[string][]struct {
+	height int64
+	supply int64
+}
+
+// at returns the asset's supply at the end of block h.
+func (s supplySeries) at(asset string, h int64) int64 {
+	pts := s[asset]
+	i := sort.Search(len(pts), func(i int) bool { return pts[i].height > h })
+	if i == 0 {
+		return 0
+	}
+	return pts[i-1].supply
+}
+
+// supplies loads the supply of assets at since-1 and after each change up to to.
+func (e *Env) supplies(ctx context.Context, symbols []string, since, to int64) (supplySeries, error) {
+	out := supplySeries{}
+	rows, err := e.q.Query(ctx, `SELECT asset, height, supply FROM (
+			SELECT DISTINCT ON (asset) asset, height, supply FROM supply_history WHERE asset = ANY($1) AND height < $2 ORDER BY asset, height DESC) b
+		UNION ALL SELECT asset, height, supply FROM supply_history WHERE asset = ANY($1) AND height BETWEEN $2 AND $3
+		ORDER BY 1, 2`, symbols, since, to)
+	if err != nil {
+		return nil, fmt.Errorf("supplies: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var p struct {
+			height int64
+			supply int64
+		}
+		if err := rows.Scan(&a, &p.height, &p.supply); err != nil {
+			return nil, fmt.Errorf("supplies: %w", err)
+		}
+		out[a] = append(out[a], p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("supplies: %w", err)
+	}
+	return out, nil
+}
+
+// stepOf is floor(holding / (supply · stepBP / 10000)), exactly; 0 when supply is 0.
+func stepOf(holding, supply, stepBP int64) int64 {
+	if supply <= 0 || holding <= 0 {
+		return 0
+	}
+	n := new(big.Int).Mul(big.NewInt(holding), big.NewInt(10_000))
+	d := new(big.Int).Mul(big.NewInt(supply), big.NewInt(stepBP))
+	return n.Quo(n, d).Int64()
+}
+
+// shareBP is holding/supply in basis points, rounded down.
+func shareBP(holding, supply int64) int64 { return stepOf(holding, supply, 1) }
+
+// HoldParams are the parameters of HOLD-5.
+type HoldParams struct {
+	// StepBP is the step in basis points of supply: crossing any multiple of it, up or down,
+	// is reported.
+	StepBP int64 `json:"step_bp"`
+}
+
+// Validate implements Params.
+func (p *HoldParams) Validate() error {
+	if p.StepBP <= 0 || p.StepBP > 10_000 {
+		return errors.New("step_bp must be in (0, 10000]")
+	}
+	return nil
+}
+
+func holdRule() *Rule {
+	return &Rule{
+		ID: RuleHold5, Title: "5% holding threshold crossed", Severity: SeverityHigh, Subject: SubjectOwner,
+		Source:   "Securities Law of the PRC (2019), art. 63 para. 1 and 2",
+		defaults: func() Params { return &HoldParams{StepBP: 500} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			step := p.(*HoldParams).StepBP
+			series, _, err := e.ownerHoldings(ctx, r, r.From, nil)
+			if err != nil {
+				return nil, err
+			}
+			var out []Finding
+			for _, k := range sortedHoldKeys(series) {
+				for _, pt := range series[k] {
+					prev, now := stepOf(pt.before, pt.prevSupply, step), stepOf(pt.after, pt.supply, step)
+					if prev == now || max(prev, now) < 1 {
+						continue
+					}
+					out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height),
+						fmt.Sprintf("owner's holding of %s went from %d to %d steps of %d bp of supply (%d bp now)", k.asset, prev, now, step, shareBP(pt.after, pt.supply)),
+						map[string]any{"step_bp": step, "steps_before": prev, "steps_after": now}))
+				}
+			}
+			return out, nil
+		},
+	}
+}
+
+func holdFinding(k holdKey, pt holdPoint, window, summary string, extra map[string]any) Finding {
+	fig := map[string]any{"asset": k.asset, "holding": pt.after, "holding_before": pt.before, "supply": pt.supply,
+		"share_bp": shareBP(pt.after, pt.supply)}
+	for n, v := range extra {
+		fig[n] = v
+	}
+	return Finding{
+		SubjectKind: SubjectOwner, Subject: ownerHex([]byte(k.owner)), Asset: k.asset, WindowKey: window,
+		Height: pt.height, Time: pt.time, LastHeight: pt.height, Summary: summary, Figures: fig,
+		Evidence: []Evidence{{Height: pt.height, Time: pt.time, Note: fmt.Sprintf("holding %d of supply %d at the end of the block", pt.after, pt.supply)}},
+	}
+}
+
+func sortedHoldKeys(m map[holdKey][]holdPoint) []holdKey {
+	out := make([]holdKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].asset != out[j].asset {
+			return out[i].asset < out[j].asset
+		}
+		return out[i].owner < out[j].owner
+	})
+	return out
+}
+
+// Hold1Params are the parameters of HOLD-1.
+type Hold1Params struct {
+	// ThresholdBP is the holding, in basis points of supply, from which changes are tracked.
+	ThresholdBP int64 `json:"threshold_bp"`
+	// ChangeBP is the change, in basis points of supply, since the last report (or since the
+	// threshold was first reached) that is reported.
+	ChangeBP int64 `json:"change_bp"`
+}
+
+// Validate implements Params.
+func (p *Hold1Params) Validate() error {
+	if p.ThresholdBP <= 0 || p.ThresholdBP > 10_000 || p.ChangeBP <= 0 || p.ChangeBP > 10_000 {
+		return errors.New("threshold_bp and change_bp must be in (0, 10000]")
+	}
+	return nil
+}
+
+func hold1Rule() *Rule {
+	return &Rule{
+		ID: RuleHold1, Title: "1% change of a holding above 5%", Severity: SeverityMedium, Subject: SubjectOwner,
+		Source:   "Securities Law of the PRC (2019), art. 63 para. 3",
+		defaults: func() Params { return &Hold1Params{ThresholdBP: 500, ChangeBP: 100} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalHold1(ctx, e, p.(*Hold1Params), r)
+		},
+	}
+}
+
+// evalHold1 tracks, for each owner and security, a base: the holding when the owner first
+// reached the threshold, reset at each report; a change of ChangeBP of supply from the base
+// is reported. The base depends on the whole history, so owners at or above the threshold in
+// the range are replayed from their first holding.
+func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding, error) {
+	recent, _, err := e.ownerHoldings(ctx, r, r.From, nil)
+	if err != nil {
+		return nil, err
+	}
+	keys := map[holdKey]bool{}
+	for k, pts := range recent {
+		for _, pt := range pts {
+			if stepOf(pt.after, pt.supply, p.ThresholdBP) >= 1 {
+				keys[k] = true
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	full, _, err := e.ownerHoldings(ctx, r, 1, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, k := range sortedHoldKeys(full) {
+		var base int64
+		have := false
+		for _, pt := range full[k] {
+			if stepOf(pt.after, pt.supply, p.ThresholdBP) < 1 {
+				continue
+			}
+			if !have {
+				base, have = pt.after, true
+				continue
+			}
+			d := pt.after - base
+			if d < 0 {
+				d = -d
+			}
+			if stepOf(d, pt.supply, p.ChangeBP) < 1 {
+				continue
+			}
+			if pt.height >= r.From {
+				out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height),
+					fmt.Sprintf("owner's holding of %s above %d bp moved %d units (%d bp of supply) since %d", k.asset, p.ThresholdBP, pt.after-base, shareBP(d, pt.supply), base),
+					map[string]any{"base": base, "change_bp": p.ChangeBP, "threshold_bp": p.ThresholdBP}))
+			}
+			base = pt.after
+		}
+	}
+	return out, nil
+}
+
+// PosLimParams are the parameters of POS-LIM.
+type PosLimParams struct {
+	// Limits overrides a contract's on-chain position limit, by symbol (lots, as text).
+	Limits map[string]string `json:"limits"`
+}
+
+// Validate implements Params.
+func (p *PosLimParams) Validate() error {
+	for s, v := range p.Limits {
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
+			return fmt.Errorf("limit of %s: %q is not a positive integer", s, v)
+		}
+	}
+	return nil
+}
+
+func posLimRule() *Rule {
+	return &Rule{
+		ID: RulePosLim, Title: "Futures position limit exceeded", Severity: SeverityHigh, Subject: SubjectOwner,
+		Source:   "Futures and Derivatives Law of the PRC (2022), art. 26; Measures for the Administration of Futures Exchanges, art. 84 (position limits)",
+		defaults: func() Params { return &PosLimParams{Limits: map[string]string{}} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			series, assets, err := e.ownerHoldings(ctx, r, r.From, nil)
+			if err != nil {
+				return nil, err
+			}
+			var out []Finding
+			for _, k := range sortedHoldKeys(series) {
+				a := assets[k.asset]
+				if a.kind != "future" && a.kind != "option" {
+					continue
+				}
+				limit := a.positionLimit
+				if v, ok := p.(*PosLimParams).Limits[k.asset]; ok {
+					_, _ = fmt.Sscan(v, &limit)
+				}
+				if limit <= 0 {
+					continue
+				}
+				for _, pt := range series[k] {
+					if pt.after <= limit {
+						continue
+					}
+					out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%s", k.asset, marketDay(pt.time)),
+						fmt.Sprintf("owner's open position in %s is %d, above the limit of %d", k.asset, pt.after, limit),
+						map[string]any{"limit": limit, "day": marketDay(pt.time)}))
+				}
+			}
+			return out, nil
+		},
+	}
+}

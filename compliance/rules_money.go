@@ -1,0 +1,443 @@
+package compliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// Large-value thresholds of PBOC Order [2016] No. 3, in fen.
+const (
+	defaultLVInstitution = 2_000_000_00
+	defaultLVIndividual  = 500_000_00
+)
+
+// LVParams are the parameters of LV-INST and LV-IND.
+type LVParams struct {
+	// Threshold is the daily sum of coin debits and credits, in fen, at or above which an
+	// account is reported.
+	Threshold int64 `json:"threshold"`
+}
+
+// Validate implements Params.
+func (p *LVParams) Validate() error {
+	if p.Threshold <= 0 {
+		return errors.New("threshold must be positive")
+	}
+	return nil
+}
+
+func lvRule(id string) *Rule {
+	kind, def, title := "individual", int64(defaultLVIndividual), "Large-value transfer, individual"
+	if id == RuleLVInst {
+		kind, def, title = "institution", defaultLVInstitution, "Large-value transfer, institution"
+	}
+	return &Rule{
+		ID: id, Title: title, Severity: SeverityMedium, Subject: SubjectAccount,
+		Source:   "PBOC Order [2016] No. 3 (Measures for Large-Value and Suspicious Transaction Reports), art. 5",
+		defaults: func() Params { return &LVParams{Threshold: def} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalLV(ctx, e, id, kind, p.(*LVParams), r)
+		},
+	}
+}
+
+// evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
+// burns) over its Shanghai day, and reports the movement that takes the sum to the threshold.
+func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) ([]Finding, error) {
+	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
+	if err != nil {
+		return nil, err
+	}
+	accts := touched(inRange)
+	if err := e.loadAccounts(ctx, accts); err != nil {
+		return nil, err
+	}
+	var mine [][]byte
+	for _, a := range accts {
+		isInst := e.acct(a).kind == "institution"
+		if isInst == (kind == "institution") {
+			mine = append(mine, a)
+		}
+	}
+	if len(mine) == 0 {
+		return nil, nil
+	}
+	start := dayStart(r.FromTime)
+	h1, err := e.heightAtOrAfter(ctx, start)
+	if err != nil {
+		return nil, err
+	}
+	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, mine)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, a := range mine {
+		want[string(a)] = true
+	}
+	type dayKey struct{ acct, day string }
+	sums := map[dayKey]int64{}
+	counts := map[dayKey]int{}
+	trail := map[dayKey][]Evidence{}
+	var out []Finding
+	for _, m := range moves {
+		for _, side := range []struct {
+			a    []byte
+			note string
+		}{{m.from, "paid"}, {m.to, "received"}} {
+			if side.a == nil || !want[string(side.a)] {
+				continue
+			}
+			k := dayKey{string(side.a), marketDay(m.time)}
+			before := sums[k]
+			sums[k] += m.amount
+			counts[k]++
+			ev := Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side.note, m.amount, m.kind)}
+			trail[k] = capEvidence(append(trail[k], ev))
+			if before < p.Threshold && sums[k] >= p.Threshold && m.height >= r.From {
+				a := e.acct(side.a)
+				out = append(out, Finding{
+					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: k.day, Member: a.sponsor,
+					Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
+					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
+						kind, sums[k], k.day, p.Threshold),
+					Figures:  map[string]any{"day": k.day, "sum": sums[k], "threshold": p.Threshold, "movements": counts[k]},
+					Evidence: append([]Evidence(nil), trail[k]...),
+				})
+			}
+		}
+	}
+	return out, nil
+}
+
+// StructParams are the parameters of STRUCT.
+type StructParams struct {
+	// RatioBP is k in basis points: a transfer is in the band of threshold T when it is in
+	// [k·T, T).
+	RatioBP int64 `json:"ratio_bp"`
+	// MinCount is N, the number of in-band transfers in the window.
+	MinCount int64 `json:"min_count"`
+	// WindowSeconds is W.
+	WindowSeconds int64 `json:"window_seconds"`
+	// ThresholdIndividual and ThresholdInstitution are the large-value thresholds T whose
+	// bands are watched, in fen.
+	ThresholdIndividual  int64 `json:"threshold_individual"`
+	ThresholdInstitution int64 `json:"threshold_institution"`
+}
+
+// Validate implements Params.
+func (p *StructParams) Validate() error {
+	switch {
+	case p.RatioBP <= 0 || p.RatioBP >= 10_000:
+		return errors.New("ratio_bp must be in (0, 10000)")
+	case p.MinCount < 1 || p.MinCount > 1000:
+		return errors.New("min_count must be in [1, 1000]")
+	case p.WindowSeconds <= 0 || p.WindowSeconds > 92*86400:
+		return errors.New("window_seconds must be in (0, 92 days]")
+	case p.ThresholdIndividual <= 0 || p.ThresholdInstitution <= 0:
+		return errors.New("thresholds must be positive")
+	}
+	return nil
+}
+
+func structRule() *Rule {
+	return &Rule{
+		ID: RuleStruct, Title: "Structuring below the large-value threshold", Severity: SeverityHigh, Subject: SubjectOwner,
+		Source: "PBOC Order [2016] No. 3, art. 11 and 13 (suspicious transactions: splitting to avoid reporting)",
+		defaults: func() Params {
+			return &StructParams{RatioBP: 9000, MinCount: 3, WindowSeconds: 5 * 86400,
+				ThresholdIndividual: defaultLVIndividual, ThresholdInstitution: defaultLVInstitution}
+		},
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalStruct(ctx, e, p.(*StructParams), r)
+		},
+	}
+}
+
+// inBand reports whether amount is in [k·T, T).
+func inBand(amount, t, ratioBP int64) bool {
+	return amount < t && amount*10_000 >= t*ratioBP
+}
+
+// evalStruct finds owners who, within the window, made at least N coin transfers each in
+// the band below a threshold and together at or above it.
+func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Finding, error) {
+	thresholds := []int64{p.ThresholdIndividual}
+	if p.ThresholdInstitution != p.ThresholdIndividual {
+		thresholds = append(thresholds, p.ThresholdInstitution)
+	}
+	banded := func(m *coinMove) bool {
+		if m.from == nil || m.to == nil {
+			return false // mints and burns are not transfers from an owner
+		}
+		for _, t := range thresholds {
+			if inBand(m.amount, t, p.RatioBP) {
+				return true
+			}
+		}
+		return false
+	}
+	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
+	if err != nil {
+		return nil, err
+	}
+	var payers [][]byte
+	for i := range inRange {
+		if banded(&inRange[i]) {
+			payers = append(payers, inRange[i].from)
+		}
+	}
+	if len(payers) == 0 {
+		return nil, nil
+	}
+	if err := e.loadAccounts(ctx, payers); err != nil {
+		return nil, err
+	}
+	owners := map[string]bool{}
+	var ownerList [][]byte
+	for _, a := range payers {
+		o := e.acct(a).owner
+		if !owners[string(o)] {
+			owners[string(o)] = true
+			ownerList = append(ownerList, o)
+		}
+	}
+	accts, err := e.ownersAccounts(ctx, ownerList)
+	if err != nil {
+		return nil, err
+	}
+	start := r.FromTime.Add(-time.Duration(p.WindowSeconds) * time.Second)
+	h1, err := e.heightAtOrAfter(ctx, start)
+	if err != nil {
+		return nil, err
+	}
+	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, accts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.loadAccounts(ctx, touched(moves)); err != nil {
+		return nil, err
+	}
+	type key struct {
+		owner string
+		t     int64
+	}
+	hits := map[key][]*coinMove{}
+	var out []Finding
+	for i := range moves {
+		m := &moves[i]
+		if !banded(m) || !owners[string(e.acct(m.from).owner)] {
+			continue
+		}
+		owner := e.acct(m.from).owner
+		for _, t := range thresholds {
+			if !inBand(m.amount, t, p.RatioBP) {
+				continue
+			}
+			k := key{string(owner), t}
+			hits[k] = append(hits[k], m)
+			if m.height < r.From {
+				continue
+			}
+			var n, sum int64
+			var win []*coinMove
+			for _, h := range hits[k] {
+				if h.time.After(m.time.Add(-time.Duration(p.WindowSeconds) * time.Second)) {
+					n++
+					sum += h.amount
+					win = append(win, h)
+				}
+			}
+			if n < p.MinCount || sum < t {
+				continue
+			}
+			ev := make([]Evidence, 0, len(win))
+			for _, h := range win {
+				ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
+					Note: fmt.Sprintf("%s paid %d fen to %s", addrHex(h.from), h.amount, addrHex(h.to))})
+			}
+			out = append(out, Finding{
+				SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
+				WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
+				Height:    m.height, Time: m.time, LastHeight: m.height,
+				Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %d fen within %s, together %d fen",
+					n, p.RatioBP/100, t, time.Duration(p.WindowSeconds)*time.Second, sum),
+				Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
+				Evidence: capEvidence(ev),
+			})
+		}
+	}
+	return out, nil
+}
+
+// maxOwnerAccounts bounds the accounts read for a set of owners.
+const maxOwnerAccounts = 100_000
+
+// ownersAccounts returns every account of the given owners and caches them.
+func (e *Env) ownersAccounts(ctx context.Context, owners [][]byte) ([][]byte, error) {
+	rows, err := e.q.Query(ctx, `SELECT address, owner_ref, kind, sponsor FROM accounts WHERE owner_ref = ANY($1) LIMIT $2`, owners, maxOwnerAccounts+1)
+	if err != nil {
+		return nil, fmt.Errorf("owners' accounts: %w", err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		a := &acct{}
+		if err := rows.Scan(&a.addr, &a.owner, &a.kind, &a.sponsor); err != nil {
+			return nil, fmt.Errorf("owners' accounts: %w", err)
+		}
+		e.accounts[string(a.addr)] = a
+		out = append(out, a.addr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("owners' accounts: %w", err)
+	}
+	if len(out) > maxOwnerAccounts {
+		return nil, fmt.Errorf("owners' accounts: more than %d: %w", maxOwnerAccounts, ErrInvalid)
+	}
+	return out, nil
+}
+
+// RapidParams are the parameters of RAPID.
+type RapidParams struct {
+	// SharePct is x: the share of funds received that, sent on within the window, trips.
+	SharePct int64 `json:"share_pct"`
+	// WindowSeconds is t.
+	WindowSeconds int64 `json:"window_seconds"`
+}
+
+// Validate implements Params.
+func (p *RapidParams) Validate() error {
+	if p.SharePct <= 0 || p.SharePct > 100 {
+		return errors.New("share_pct must be in (0, 100]")
+	}
+	if p.WindowSeconds <= 0 || p.WindowSeconds > 31*86400 {
+		return errors.New("window_seconds must be in (0, 31 days]")
+	}
+	return nil
+}
+
+func rapidRule() *Rule {
+	return &Rule{
+		ID: RuleRapid, Title: "Rapid in-and-out of funds", Severity: SeverityMedium, Subject: SubjectAccount,
+		Source:   "PBOC Order [2016] No. 3, art. 11 (funds moved in and out quickly, little balance left)",
+		defaults: func() Params { return &RapidParams{SharePct: 90, WindowSeconds: 3600} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalRapid(ctx, e, p.(*RapidParams), r)
+		},
+	}
+}
+
+// evalRapid checks each coin debit in the range two ways: against each credit of the window
+// before it (the debits since that credit reach x% of it), and as a sliding window (the
+// window's debits reach x% of its credits). Mints count as credits and burns as debits.
+func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding, error) {
+	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
+	if err != nil {
+		return nil, err
+	}
+	var payers [][]byte
+	seen := map[string]bool{}
+	for _, m := range inRange {
+		if m.from != nil && !seen[string(m.from)] {
+			seen[string(m.from)] = true
+			payers = append(payers, m.from)
+		}
+	}
+	if len(payers) == 0 {
+		return nil, nil
+	}
+	w := time.Duration(p.WindowSeconds) * time.Second
+	start := r.FromTime.Add(-w)
+	h1, err := e.heightAtOrAfter(ctx, start)
+	if err != nil {
+		return nil, err
+	}
+	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, payers)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.loadAccounts(ctx, payers); err != nil {
+		return nil, err
+	}
+	type ev struct {
+		m   *coinMove
+		amt int64 // + credit, - debit
+	}
+	evs := map[string][]ev{}
+	done := map[string]bool{} // account and tx already reported
+	var out []Finding
+	for i := range moves {
+		m := &moves[i]
+		for _, side := range []struct {
+			a    []byte
+			sign int64
+		}{{m.to, 1}, {m.from, -1}} {
+			if side.a == nil || !seen[string(side.a)] {
+				continue
+			}
+			k := string(side.a)
+			list := append(evs[k], ev{m, side.sign * m.amount})
+			j := 0
+			for j < len(list) && list[j].m.time.Before(m.time.Add(-w)) {
+				j++
+			}
+			list = list[j:]
+			evs[k] = list
+			if side.sign > 0 || m.height < r.From || done[k+string(m.hash)] {
+				continue
+			}
+			var in, outSum int64
+			var tripped *Finding
+			for x, c := range list {
+				if c.amt > 0 {
+					in += c.amt
+					var after int64
+					for _, f := range list[x+1:] {
+						if f.amt < 0 {
+							after -= f.amt
+						}
+					}
+					if after*100 >= c.amt*p.SharePct {
+						tripped = &Finding{
+							Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
+							Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
+						}
+						break
+					}
+				} else {
+					outSum -= c.amt
+				}
+			}
+			if tripped == nil && in > 0 && outSum*100 >= in*p.SharePct {
+				tripped = &Finding{
+					Summary: fmt.Sprintf("account's debits %d fen reached %d%% of its credits %d fen within %s", outSum, outSum*100/in, in, w),
+					Figures: map[string]any{"received": in, "sent": outSum, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "window"},
+				}
+			}
+			if tripped == nil {
+				continue
+			}
+			done[k+string(m.hash)] = true
+			var trail []Evidence
+			for _, c := range list {
+				note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
+				if c.amt < 0 {
+					note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
+				}
+				trail = append(trail, Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note})
+			}
+			a := e.acct(side.a)
+			tripped.SubjectKind, tripped.Subject, tripped.Member, tripped.Asset = SubjectAccount, addrHex(side.a), a.sponsor, ledger.CoinSymbol
+			tripped.WindowKey = hashHex(m.hash)
+			tripped.Height, tripped.Time, tripped.LastHeight = m.height, m.time, m.height
+			tripped.Evidence = capEvidence(trail)
+			out = append(out, *tripped)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,453 @@
+package compliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// NoParams is the parameter set of a rule without parameters (zero tolerance).
+type NoParams struct{}
+
+// Validate implements Params.
+func (*NoParams) Validate() error { return nil }
+
+func frozenRule() *Rule {
+	return &Rule{
+		ID: RuleFrozen, Title: "Activity by or to a frozen account", Severity: SeverityHigh, Subject: SubjectAccount,
+		Source:   "Securities Law of the PRC (2019), art. 170 (freezing by the CSRC); zero tolerance",
+		defaults: func() Params { return &NoParams{} },
+		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
+			return evalFrozen(ctx, e, r)
+		},
+	}
+}
+
+// evalFrozen reports every transaction in the range refused because its signer
+// (signer_frozen) or a named counterparty (account_frozen) is frozen. The ledger refuses
+// everything else a frozen account could do, so attempts are all there is to see; the
+// regulator's own Freeze and Unfreeze are not activity of the account.
+func evalFrozen(ctx context.Context, e *Env, r Range) ([]Finding, error) {
+	rows, err := e.q.Query(ctx, `SELECT height, block_time, hash, type, signer, counterparty, code, reason FROM transactions
+		WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND code IN ($5, $6) ORDER BY height, idx`,
+		r.FromTime, r.ToTime, r.From, r.To, int32(ledger.CodeSignerFrozen), int32(ledger.CodeAccountFrozen))
+	if err != nil {
+		return nil, fmt.Errorf("frozen attempts: %w", err)
+	}
+	type attempt struct {
+		height     int64
+		time       time.Time
+		hash       []byte
+		typ        string
+		signer, cp []byte
+		code       int32
+		reason     string
+	}
+	var atts []attempt
+	for rows.Next() {
+		var a attempt
+		if err := rows.Scan(&a.height, &a.time, &a.hash, &a.typ, &a.signer, &a.cp, &a.code, &a.reason); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("frozen attempts: %w", err)
+		}
+		atts = append(atts, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("frozen attempts: %w", err)
+	}
+	var out []Finding
+	for _, a := range atts {
+		subject, role := a.signer, "by"
+		if a.code == int32(ledger.CodeAccountFrozen) {
+			subject, role = a.cp, "to"
+			if a.cp == nil {
+				subject = a.signer
+			} else if frozen, err := e.frozenAt(ctx, a.cp, a.height); err != nil {
+				return nil, err
+			} else if !frozen {
+				// The frozen party is one the row does not name (the seller of a DvP signed by
+				// its venue); the signer is the venue, so name the counterparty the row has.
+				role = "involving"
+			}
+		}
+		if subject == nil {
+			continue
+		}
+		if err := e.loadAccounts(ctx, [][]byte{subject}); err != nil {
+			return nil, err
+		}
+		acc := e.acct(subject)
+		out = append(out, Finding{
+			SubjectKind: SubjectAccount, Subject: addrHex(subject), WindowKey: hashHex(a.hash), Member: acc.sponsor,
+			Height: a.height, Time: a.time, LastHeight: a.height,
+			Summary: fmt.Sprintf("%s refused: attempt %s a frozen account (%s)", a.typ, role, a.reason),
+			Figures: map[string]any{"code": a.code, "type": a.typ},
+			Evidence: []Evidence{{Tx: hashHex(a.hash), Height: a.height, Time: a.time,
+				Note: fmt.Sprintf("%s signed by %s, refused: %s", a.typ, addrHex(a.signer), a.reason)}},
+		})
+	}
+	return out, nil
+}
+
+// frozenAt reports whether an account was frozen before height h, from the regulator's
+// successful freezes and unfreezes.
+func (e *Env) frozenAt(ctx context.Context, account []byte, h int64) (bool, error) {
+	var typ string
+	err := e.q.QueryRow(ctx, `SELECT type FROM transactions WHERE type IN ('freeze', 'unfreeze') AND code = 0
+		AND counterparty = $1 AND height < $2 ORDER BY height DESC, idx DESC LIMIT 1`, account, h).Scan(&typ)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		return false, fmt.Errorf("freeze history: %w", err)
+	}
+	return typ == "freeze", nil
+}
+
+// leg is a transfer leg with its transaction's hash.
+type leg struct {
+	height   int64
+	idx      int32
+	time     time.Time
+	hash     []byte
+	kind     string
+	from, to []byte
+	asset    string
+	amount   int64
+}
+
+// maxLegs bounds the legs one evaluation reads.
+const maxLegs = 2_000_000
+
+// legs loads every transfer leg in the range, in execution order.
+func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
+	rows, err := e.q.Query(ctx, `SELECT l.height, l.tx_idx, l.block_time, coalesce(t.hash, ''::bytea), l.leg, l.from_addr, l.to_addr, l.asset, l.amount
+		FROM transfer_legs l LEFT JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
+		WHERE l.block_time BETWEEN $1 AND $2 AND l.height BETWEEN $3 AND $4 ORDER BY l.height, l.tx_idx, l.seq`,
+		r.FromTime, r.ToTime, r.From, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("legs: %w", err)
+	}
+	defer rows.Close()
+	var out []leg
+	for rows.Next() {
+		var l leg
+		if err := rows.Scan(&l.height, &l.idx, &l.time, &l.hash, &l.kind, &l.from, &l.to, &l.asset, &l.amount); err != nil {
+			return nil, fmt.Errorf("legs: %w", err)
+		}
+		out = append(out, l)
+		if len(out) > maxLegs {
+			return nil, fmt.Errorf("more than %d legs in %d..%d: evaluate fewer blocks: %w", maxLegs, r.From, r.To, ErrInvalid)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("legs: %w", err)
+	}
+	return out, nil
+}
+
+func selfRule() *Rule {
+	return &Rule{
+		ID: RuleSelf, Title: "Self-dealing or wash trade", Severity: SeverityHigh, Subject: SubjectOwner,
+		Source:   "Securities Law of the PRC (2019), art. 55 para. 1 (3) (trading between accounts one controls); flag all",
+		defaults: func() Params { return &NoParams{} },
+		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
+			legs, err := e.legs(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			var addrs [][]byte
+			for _, l := range legs {
+				addrs = append(addrs, l.from, l.to)
+			}
+			if err := e.loadAccounts(ctx, addrs); err != nil {
+				return nil, err
+			}
+			byTx := map[string]int{}
+			var out []Finding
+			for _, l := range legs {
+				from, to := e.acct(l.from), e.acct(l.to)
+				if string(from.owner) != string(to.owner) {
+					continue
+				}
+				ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
+					Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
+				key := string(l.hash) + string(from.owner)
+				if i, ok := byTx[key]; ok {
+					out[i].Evidence = append(out[i].Evidence, ev)
+					continue
+				}
+				byTx[key] = len(out)
+				out = append(out, Finding{
+					SubjectKind: SubjectOwner, Subject: ownerHex(from.owner), WindowKey: hashHex(l.hash), Member: from.sponsor,
+					Asset: l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
+					Summary:  fmt.Sprintf("%s of %d %s between two accounts of one beneficial owner", l.kind, l.amount, l.asset),
+					Figures:  map[string]any{"from": addrHex(l.from), "to": addrHex(l.to), "amount": l.amount, "asset": l.asset},
+					Evidence: []Evidence{ev},
+				})
+			}
+			return out, nil
+		},
+	}
+}
+
+// WatchParams are the parameters of WATCH.
+type WatchParams struct {
+	// WatchlistVersion pins a watch list version; 0 follows the latest upload.
+	WatchlistVersion int64 `json:"watchlist_version"`
+}
+
+// Validate implements Params.
+func (p *WatchParams) Validate() error {
+	if p.WatchlistVersion < 0 {
+		return errors.New("watchlist_version must not be negative")
+	}
+	return nil
+}
+
+func watchRule() *Rule {
+	return &Rule{
+		ID: RuleWatch, Title: "Party on the regulator's watch list", Severity: SeverityCritical, Subject: SubjectAccount,
+		Source:   "Anti-Money Laundering Law of the PRC (2024), art. 40 (lists of persons under measures); zero tolerance",
+		defaults: func() Params { return &WatchParams{} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalWatch(ctx, e, p.(*WatchParams), r)
+		},
+	}
+}
+
+// evalWatch reports every transaction in the range, failed ones included, whose signer,
+// counterparty or leg touches an account on the watch list, or an account of an owner on it.
+func evalWatch(ctx context.Context, e *Env, p *WatchParams, r Range) ([]Finding, error) {
+	version := int32(p.WatchlistVersion)
+	if version == 0 {
+		version = e.WatchlistVersion
+	}
+	if version == 0 {
+		return nil, nil
+	}
+	watched := map[string]string{} // address -> reason
+	rows, err := e.q.Query(ctx, `SELECT w.value, w.reason FROM watchlist_entries w WHERE w.version = $1 AND w.kind = 'address'
+		UNION ALL SELECT a.address, w.reason FROM watchlist_entries w JOIN accounts a ON a.owner_ref = w.value
+		WHERE w.version = $1 AND w.kind = 'owner_ref'`, version)
+	if err != nil {
+		return nil, fmt.Errorf("watch list %d: %w", version, err)
+	}
+	var list [][]byte
+	for rows.Next() {
+		var a []byte
+		var reason string
+		if err := rows.Scan(&a, &reason); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("watch list %d: %w", version, err)
+		}
+		if _, ok := watched[string(a)]; !ok {
+			list = append(list, a)
+		}
+		watched[string(a)] = reason
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("watch list %d: %w", version, err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	rows, err = e.q.Query(ctx, `SELECT height, block_time, hash, type, signer, counterparty, code FROM transactions
+			WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND (signer = ANY($5) OR counterparty = ANY($5))
+		UNION SELECT t.height, t.block_time, t.hash, t.type, l.from_addr, l.to_addr, t.code FROM transfer_legs l
+			JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
+			WHERE l.block_time BETWEEN $1 AND $2 AND l.height BETWEEN $3 AND $4 AND (l.from_addr = ANY($5) OR l.to_addr = ANY($5))
+		ORDER BY 1, 3`, r.FromTime, r.ToTime, r.From, r.To, list)
+	if err != nil {
+		return nil, fmt.Errorf("watched activity: %w", err)
+	}
+	type hit struct {
+		height int64
+		time   time.Time
+		hash   []byte
+		typ    string
+		a, b   []byte
+		code   int32
+	}
+	var hits []hit
+	for rows.Next() {
+		var h hit
+		if err := rows.Scan(&h.height, &h.time, &h.hash, &h.typ, &h.a, &h.b, &h.code); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("watched activity: %w", err)
+		}
+		hits = append(hits, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("watched activity: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []Finding
+	for _, h := range hits {
+		for _, party := range [][]byte{h.a, h.b} {
+			reason, ok := watched[string(party)]
+			if party == nil || !ok || seen[string(party)+string(h.hash)] {
+				continue
+			}
+			seen[string(party)+string(h.hash)] = true
+			if err := e.loadAccounts(ctx, [][]byte{party}); err != nil {
+				return nil, err
+			}
+			out = append(out, Finding{
+				SubjectKind: SubjectAccount, Subject: addrHex(party), WindowKey: hashHex(h.hash), Member: e.acct(party).sponsor,
+				Height: h.height, Time: h.time, LastHeight: h.height,
+				Summary:  fmt.Sprintf("%s involving a watch-listed party (%s)", h.typ, reason),
+				Figures:  map[string]any{"watchlist_version": version, "reason": reason, "code": h.code},
+				Evidence: []Evidence{{Tx: hashHex(h.hash), Height: h.height, Time: h.time, Note: fmt.Sprintf("%s, code %d", h.typ, h.code)}},
+			})
+		}
+	}
+	return out, nil
+}
+
+// MatchedParams are the parameters of MATCHED.
+type MatchedParams struct {
+	// WindowSeconds is Δt: the most time between the two trades.
+	WindowSeconds int64 `json:"window_seconds"`
+	// ToleranceBP is p: size and price agree within this share of the larger, in basis points.
+	ToleranceBP int64 `json:"tolerance_bp"`
+}
+
+// Validate implements Params.
+func (p *MatchedParams) Validate() error {
+	if p.WindowSeconds < 0 || p.WindowSeconds > 86400 {
+		return errors.New("window_seconds must be in [0, 86400]")
+	}
+	if p.ToleranceBP < 0 || p.ToleranceBP > 10_000 {
+		return errors.New("tolerance_bp must be in [0, 10000]")
+	}
+	return nil
+}
+
+func matchedRule() *Rule {
+	return &Rule{
+		ID: RuleMatched, Title: "Matched trades between linked owners", Severity: SeverityHigh, Subject: SubjectOwner,
+		Source:   "Securities Law of the PRC (2019), art. 55 para. 1 (2) (matched orders with a related party)",
+		defaults: func() Params { return &MatchedParams{WindowSeconds: 5, ToleranceBP: 100} },
+		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
+			return evalMatched(ctx, e, p.(*MatchedParams), r)
+		},
+	}
+}
+
+// trade is a final settlement: a DvP, or a confirmed gateway settlement.
+type trade struct {
+	id            []byte
+	kind          string
+	seller, buyer []byte
+	asset, venue  string
+	qty, cash     int64
+	height        int64
+	time          time.Time
+}
+
+// trades loads the trades that became final in heights [h1, h2].
+func (e *Env) trades(ctx context.Context, h1, h2 int64) ([]trade, error) {
+	rows, err := e.q.Query(ctx, `SELECT id, kind, seller, buyer, asset, venue, quantity, cash, opened_height, opened_time FROM settlements
+			WHERE kind = 'dvp' AND opened_height BETWEEN $1 AND $2
+		UNION ALL SELECT id, kind, seller, buyer, asset, venue, quantity, cash, closed_height, closed_time FROM settlements
+			WHERE kind = 'gateway' AND state = 'confirmed' AND closed_height BETWEEN $1 AND $2
+		ORDER BY 9, 1`, h1, h2)
+	if err != nil {
+		return nil, fmt.Errorf("trades: %w", err)
+	}
+	defer rows.Close()
+	var out []trade
+	for rows.Next() {
+		var t trade
+		if err := rows.Scan(&t.id, &t.kind, &t.seller, &t.buyer, &t.asset, &t.venue, &t.qty, &t.cash, &t.height, &t.time); err != nil {
+			return nil, fmt.Errorf("trades: %w", err)
+		}
+		out = append(out, t)
+		if len(out) > maxLegs {
+			return nil, fmt.Errorf("more than %d trades in %d..%d: %w", maxLegs, h1, h2, ErrInvalid)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("trades: %w", err)
+	}
+	return out, nil
+}
+
+// evalMatched pairs two distinct trades in one instrument within Δt whose sizes and prices
+// agree within p, the buyer of one sharing a beneficial owner with the seller of the other.
+// A pair is reported when its later trade is in the range.
+func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Finding, error) {
+	w := time.Duration(p.WindowSeconds) * time.Second
+	h1, err := e.heightAtOrAfter(ctx, r.FromTime.Add(-w))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := e.trades(ctx, min(h1, r.From), r.To)
+	if err != nil {
+		return nil, err
+	}
+	var addrs [][]byte
+	for _, t := range ts {
+		addrs = append(addrs, t.seller, t.buyer)
+	}
+	if err := e.loadAccounts(ctx, addrs); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].time.Before(ts[j].time) })
+	var out []Finding
+	for j := range ts {
+		b := &ts[j]
+		for i := j - 1; i >= 0 && b.time.Sub(ts[i].time) <= w; i-- {
+			a := &ts[i]
+			if a.asset != b.asset || (a.height < r.From && b.height < r.From) {
+				continue
+			}
+			var linked []byte
+			switch {
+			case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
+				linked = e.acct(a.buyer).owner
+			case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
+				linked = e.acct(a.seller).owner
+			default:
+				continue
+			}
+			qa, qb := big.NewInt(a.qty), big.NewInt(b.qty)
+			pa := new(big.Int).Mul(big.NewInt(a.cash), qb) // prices compared as cash·qty of the other
+			pb := new(big.Int).Mul(big.NewInt(b.cash), qa)
+			if !withinBP(qa, qb, p.ToleranceBP) || !withinBP(pa, pb, p.ToleranceBP) {
+				continue
+			}
+			first, second := a, b
+			if hashHex(second.id) < hashHex(first.id) {
+				first, second = second, first
+			}
+			h, at := max(a.height, b.height), a.time
+			if b.time.After(at) {
+				at = b.time
+			}
+			out = append(out, Finding{
+				SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
+				Member: e.acct(b.buyer).sponsor, Asset: a.asset, Height: h, Time: at, LastHeight: h,
+				Summary: fmt.Sprintf("two trades in %s %s apart, sizes %d and %d, one owner on opposite sides", a.asset, b.time.Sub(a.time), a.qty, b.qty),
+				Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
+					"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
+				Evidence: []Evidence{
+					{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", first.kind, addrHex(first.seller), first.qty, first.cash, addrHex(first.buyer))},
+					{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", second.kind, addrHex(second.seller), second.qty, second.cash, addrHex(second.buyer))},
+				},
+			})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,343 @@
+package compliance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ledgerscope/ledgerscope/store"
+)
+
+// Defaults of RunnerConfig.
+const (
+	DefaultMaxBatchBlocks = 200
+	DefaultPoll           = 500 * time.Millisecond
+	DefaultRetryMax       = 10 * time.Second
+	// MaxFindingsPerPass bounds the violations one pass may write; more means a rule is
+	// misconfigured (a threshold of 1 fen), and the pass fails loudly instead.
+	MaxFindingsPerPass = 100_000
+)
+
+// SystemUser is who seeds the default rule versions.
+const SystemUser = "system"
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	// DB is the migrated database that ledgersync writes.
+	DB *store.DB
+	// MaxBatchBlocks bounds the blocks one pass evaluates (and one transaction covers).
+	MaxBatchBlocks int64
+	// Poll is how often the sync cursor is read when the rules have caught up.
+	Poll time.Duration
+	// Logger receives progress and errors; nil discards.
+	Logger *slog.Logger
+}
+
+// Runner evaluates the enabled rules over each block that ledgersync has written, right
+// behind its cursor, and writes the violations and its own cursor in one transaction.
+type Runner struct {
+	cfg RunnerConfig
+	log *slog.Logger
+}
+
+// NewRunner returns a runner; it touches nothing until Step or Run.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("compliance: database is required")
+	}
+	if cfg.MaxBatchBlocks <= 0 {
+		cfg.MaxBatchBlocks = DefaultMaxBatchBlocks
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = DefaultPoll
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// ActiveRule is a rule at the version in force, with its decoded parameters.
+type ActiveRule struct {
+	Rule    *Rule
+	Version int32
+	Enabled bool
+	Params  Params
+	// Raw is the stored parameter JSON.
+	Raw json.RawMessage
+}
+
+// ActiveSet is the rule set in force.
+type ActiveSet struct {
+	Version int32
+	Rules   []ActiveRule
+}
+
+// defaultVersions are every rule's defaults, enabled, as first versions.
+func defaultVersions() ([]store.RuleVersion, error) {
+	var out []store.RuleVersion
+	for _, r := range Rules() {
+		raw, err := json.Marshal(r.Defaults())
+		if err != nil {
+			return nil, fmt.Errorf("defaults of %s: %w", r.ID, err)
+		}
+		out = append(out, store.RuleVersion{RuleID: r.ID, Enabled: true, Params: raw})
+	}
+	return out, nil
+}
+
+// LoadActive returns the rule set in force, first recording version 1 (the defaults) of any
+// rule that has no version yet.
+func LoadActive(ctx context.Context, db *store.DB) (*ActiveSet, error) {
+	rvs, err := db.LatestRuleVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var setVersion int32
+	if len(rvs) < len(Rules()) {
+		// Seeding takes a table lock: only when a rule has no version yet.
+		defs, err := defaultVersions()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := db.SaveRuleVersions(ctx, defs, SystemUser, "defaults of rules without a version", true); err != nil {
+			return nil, err
+		}
+		if rvs, err = db.LatestRuleVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	rs, err := db.LatestRuleSet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	setVersion = rs.Version
+	byID := map[string]store.RuleVersion{}
+	for _, rv := range rvs {
+		byID[rv.RuleID] = rv
+	}
+	set := &ActiveSet{Version: setVersion}
+	for _, r := range Rules() {
+		rv, ok := byID[r.ID]
+		if !ok {
+			return nil, fmt.Errorf("rule %s has no version", r.ID)
+		}
+		p, err := r.Decode(rv.Params)
+		if err != nil {
+			return nil, err
+		}
+		set.Rules = append(set.Rules, ActiveRule{Rule: r, Version: rv.Version, Enabled: rv.Enabled, Params: p, Raw: rv.Params})
+	}
+	return set, nil
+}
+
+// SetParams records a new version of a rule with changed parameters (key=value, see Set)
+// and, when enabled is not nil, a changed enabled flag; who and why are required. It returns
+// the new rule version and rule set version.
+func SetParams(ctx context.Context, db *store.DB, ruleID string, kv map[string]string, enabled *bool, by, reason string) (int32, int32, error) {
+	r, err := RuleByID(ruleID)
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := LoadActive(ctx, db); err != nil {
+		return 0, 0, err
+	}
+	cur, err := db.RuleVersionAt(ctx, ruleID, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	p, err := r.Decode(cur.Params)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, k := range sortedStrings(kv) {
+		if err := Set(p, k, kv[k]); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", ruleID, err)
+		}
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s parameters: %w", ruleID, err)
+	}
+	en := cur.Enabled
+	if enabled != nil {
+		en = *enabled
+	}
+	setVersion, err := db.SaveRuleVersions(ctx, []store.RuleVersion{{RuleID: ruleID, Enabled: en, Params: raw}}, by, reason, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	return cur.Version + 1, setVersion, nil
+}
+
+// Run evaluates blocks as ledgersync writes them until ctx ends (returning nil). Errors are
+// logged and retried with back-off from the stored cursor.
+func (r *Runner) Run(ctx context.Context) error {
+	backoff := r.cfg.Poll
+	for {
+		n, err := r.Step(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := r.cfg.Poll
+		switch {
+		case err != nil:
+			r.log.Warn("compliance pass failed; retrying", "err", err, "retry_in", backoff)
+			wait = backoff
+			backoff = min(2*backoff, DefaultRetryMax)
+		case n > 0:
+			backoff = r.cfg.Poll
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// PassResult is what one pass did.
+type PassResult struct {
+	From, To   int64
+	Findings   int
+	Inserted   int
+	SetVersion int32
+}
+
+// Step evaluates the next batch of synced blocks, if any, and returns how many blocks it
+// covered.
+func (r *Runner) Step(ctx context.Context) (int64, error) {
+	res, err := r.StepResult(ctx)
+	if err != nil || res == nil {
+		return 0, err
+	}
+	return res.To - res.From + 1, nil
+}
+
+// StepResult is Step with the pass's figures; nil when there was nothing to do.
+func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
+	db := r.cfg.DB
+	cc, err := db.GetComplianceCursor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := db.Cursor(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sc.Height <= cc.Height {
+		return nil, nil
+	}
+	set, err := LoadActive(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	wl, err := db.LatestWatchlistVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rg := Range{From: cc.Height + 1, To: min(cc.Height+r.cfg.MaxBatchBlocks, sc.Height)}
+	res := &PassResult{From: rg.From, To: rg.To, SetVersion: set.Version}
+	start := time.Now()
+	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
+		env := NewEnv(tx)
+		env.WatchlistVersion = wl
+		var err error
+		if rg.FromTime, err = env.blockTime(ctx, rg.From); err != nil {
+			return err
+		}
+		if rg.ToTime, err = env.blockTime(ctx, rg.To); err != nil {
+			return err
+		}
+		var vs []store.Violation
+		for _, ar := range set.Rules {
+			if !ar.Enabled {
+				continue
+			}
+			fs, err := ar.Rule.Evaluate(ctx, env, ar.Params, rg)
+			if err != nil {
+				return err
+			}
+			for _, f := range fs {
+				v, err := toViolation(ar, set.Version, f)
+				if err != nil {
+					return err
+				}
+				vs = append(vs, v)
+			}
+			if len(vs) > MaxFindingsPerPass {
+				return fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", MaxFindingsPerPass, rg.From, rg.To, ar.Rule.ID, ErrInvalid)
+			}
+		}
+		vs = mergeByKey(vs)
+		res.Findings = len(vs)
+		n, err := store.UpsertViolations(ctx, tx, vs)
+		if err != nil {
+			return err
+		}
+		res.Inserted = n
+		return store.AdvanceComplianceCursor(ctx, tx, cc.Height, rg.To, rg.ToTime, set.Version)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compliance pass %d..%d: %w", rg.From, rg.To, err)
+	}
+	if res.Inserted > 0 {
+		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start))
+	}
+	return res, nil
+}
+
+// toViolation turns a rule's finding into a violation row.
+func toViolation(ar ActiveRule, setVersion int32, f Finding) (store.Violation, error) {
+	fig, err := json.Marshal(f.Figures)
+	if err != nil {
+		return store.Violation{}, fmt.Errorf("%s figures: %w", ar.Rule.ID, err)
+	}
+	if f.Evidence == nil {
+		f.Evidence = []Evidence{}
+	}
+	ev, err := json.Marshal(f.Evidence)
+	if err != nil {
+		return store.Violation{}, fmt.Errorf("%s evidence: %w", ar.Rule.ID, err)
+	}
+	return store.Violation{
+		RuleID: ar.Rule.ID, RuleVersion: ar.Version, SetVersion: setVersion, Severity: string(ar.Rule.Severity),
+		SubjectKind: f.SubjectKind, Subject: f.Subject, WindowKey: f.WindowKey, Member: f.Member, Asset: f.Asset,
+		Height: f.Height, BlockTime: f.Time.UTC(), LastHeight: f.LastHeight, Summary: f.Summary,
+		Figures: fig, Evidence: ev, Status: store.ViolationStatusOpen,
+	}, nil
+}
+
+// mergeByKey folds findings of one window found at several blocks of a pass into one: the
+// first height stays, the latest figures and evidence win, as they would over several passes.
+func mergeByKey(vs []store.Violation) []store.Violation {
+	idx := map[store.ViolationKey]int{}
+	var out []store.Violation
+	for _, v := range vs {
+		k := store.ViolationKey{RuleID: v.RuleID, Subject: v.Subject, WindowKey: v.WindowKey}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, v)
+			continue
+		}
+		cur := &out[i]
+		if v.LastHeight >= cur.LastHeight { // later in the pass: a fuller window
+			h, t := cur.Height, cur.BlockTime
+			*cur = v
+			if h < v.Height {
+				cur.Height, cur.BlockTime = h, t
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,33 @@
+package compliance
+
+import (
+	"math/big"
+	"sort"
+)
+
+// sortSlice sorts stably by less.
+func sortSlice[T any](s []T, less func(a, b *T) bool) {
+	sort.SliceStable(s, func(i, j int) bool { return less(&s[i], &s[j]) })
+}
+
+// withinBP reports whether a and b differ by at most bp basis points of the larger, exactly.
+func withinBP(a, b *big.Int, bp int64) bool {
+	hi, lo := a, b
+	if a.Cmp(b) < 0 {
+		hi, lo = b, a
+	}
+	d := new(big.Int).Sub(hi, lo)
+	d.Mul(d, big.NewInt(10_000))
+	return d.Cmp(new(big.Int).Mul(hi, big.NewInt(bp))) <= 0
+}
+
+// maxEvidence bounds the evidence listed on one violation; the figures keep the totals.
+const maxEvidence = 50
+
+// capEvidence keeps the last maxEvidence items, those nearest the trip.
+func capEvidence(ev []Evidence) []Evidence {
+	if len(ev) > maxEvidence {
+		return append([]Evidence(nil), ev[len(ev)-maxEvidence:]...)
+	}
+	return ev
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Violation is a row of violations: what a rule flagged, with its figures and evidence.
+type Violation struct {
+	ID          int64           `gorm:"column:id;primaryKey"`
+	RuleID      string          `gorm:"column:rule_id"`
+	RuleVersion int32           `gorm:"column:rule_version"`
+	SetVersion  int32           `gorm:"column:set_version"`
+	Severity    string          `gorm:"column:severity"`
+	SubjectKind string          `gorm:"column:subject_kind"`
+	Subject     string          `gorm:"column:subject"`
+	WindowKey   string          `gorm:"column:window_key"`
+	Member      string          `gorm:"column:member"`
+	Asset       string          `gorm:"column:asset"`
+	Height      int64           `gorm:"column:height"`
+	BlockTime   time.Time       `gorm:"column:block_time"`
+	LastHeight  int64           `gorm:"column:last_height"`
+	Summary     string          `gorm:"column:summary"`
+	Figures     json.RawMessage `gorm:"column:figures;type:jsonb"`
+	Evidence    json.RawMessage `gorm:"column:evidence;type:jsonb"`
+	Status      string          `gorm:"column:status"`
+	CreatedAt   time.Time       `gorm:"column:created_at"`
+	UpdatedAt   time.Time       `gorm:"column:updated_at"`
+}
+
+// TableName implements gorm's Tabler.
+func (Violation) TableName() string { return "violations" }
+
+// ViolationStatusOpen is the status of a new violation.
+const ViolationStatusOpen = "open"
+
+// UpsertViolations writes violations inside tx: a new (rule, subject, window) is inserted;
+// an existing one keeps its id, first height and status and takes the newer figures and
+// evidence only when they reach a later height, so writing the same pass twice changes
+// nothing. It returns how many rows were inserted.
+func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, error) {
+	now := time.Now().UTC()
+	inserted := 0
+	batch := &pgx.Batch{}
+	for _, v := range vs {
+		batch.Queue(`INSERT INTO violations (rule_id, rule_version, set_version, severity, subject_kind, subject,
+			window_key, member, asset, height, block_time, last_height, summary, figures, evidence, status, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,'open',$16,$16)
+			ON CONFLICT (rule_id, subject, window_key) DO UPDATE SET last_height = EXCLUDED.last_height,
+				summary = EXCLUDED.summary, figures = EXCLUDED.figures, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at
+			WHERE violations.last_height < EXCLUDED.last_height
+			RETURNING (xmax = 0)`,
+			v.RuleID, v.RuleVersion, v.SetVersion, v.Severity, v.SubjectKind, v.Subject, v.WindowKey, v.Member, v.Asset,
+			v.Height, v.BlockTime.UTC(), v.LastHeight, v.Summary, []byte(v.Figures), []byte(v.Evidence), now)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for range vs {
+		var isNew bool
+		err := br.QueryRow().Scan(&isNew)
+		if err == pgx.ErrNoRows {
+			continue // known window, nothing newer
+		}
+		if err != nil {
+			_ = br.Close()
+			return 0, fmt.Errorf("upsert violation: %w", err)
+		}
+		if isNew {
+			inserted++
+		}
+	}
+	if err := br.Close(); err != nil {
+		return 0, fmt.Errorf("upsert violations: %w", err)
+	}
+	return inserted, nil
+}
+
+// ViolationFilter selects a page of violations, newest first.
+type ViolationFilter struct {
+	// RuleID, Status, Member and Subject filter when set.
+	RuleID, Status, Member, Subject string
+	// FromHeight and ToHeight bound the first height when non-zero.
+	FromHeight, ToHeight int64
+	// BeforeID continues after the last row of the previous page (keyset on id).
+	BeforeID int64
+	// Limit is the page size, 1 to MaxPage.
+	Limit int
+}
+
+// Violations returns a page of violations, newest (highest id) first.
+func (db *DB) Violations(ctx context.Context, f ViolationFilter) ([]Violation, error) {
+	if f.Limit < 1 || f.Limit > MaxPage {
+		return nil, fmt.Errorf("violations: limit %d: %w", f.Limit, ErrInvalid)
+	}
+	q := db.Gorm.WithContext(ctx).Order("id DESC").Limit(f.Limit)
+	if f.RuleID != "" {
+		q = q.Where("rule_id = ?", f.RuleID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Member != "" {
+		q = q.Where("member = ?", f.Member)
+	}
+	if f.Subject != "" {
+		q = q.Where("subject = ?", f.Subject)
+	}
+	if f.FromHeight > 0 {
+		q = q.Where("height >= ?", f.FromHeight)
+	}
+	if f.ToHeight > 0 {
+		q = q.Where("height <= ?", f.ToHeight)
+	}
+	if f.BeforeID > 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var out []Violation
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("violations: %w", err)
+	}
+	return out, nil
+}
+
+// ViolationKey identifies a violation: one per rule, subject and window.
+type ViolationKey struct {
+	RuleID, Subject, WindowKey string
+}
+
+// ViolationKeys returns the keys of a rule's live violations first raised in a height range,
+// at most limit of them; more is an ErrInvalid (the caller narrows the range).
+func (db *DB) ViolationKeys(ctx context.Context, ruleID string, from, to int64, limit int) (map[ViolationKey]Violation, error) {
+	var rows []Violation
+	err := db.Gorm.WithContext(ctx).Where("rule_id = ? AND height BETWEEN ? AND ?", ruleID, from, to).
+		Order("height, id").Limit(limit + 1).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("violation keys: %w", err)
+	}
+	if len(rows) > limit {
+		return nil, fmt.Errorf("violation keys of %s in %d..%d: more than %d: %w", ruleID, from, to, limit, ErrInvalid)
+	}
+	out := make(map[ViolationKey]Violation, len(rows))
+	for _, v := range rows {
+		out[ViolationKey{v.RuleID, v.Subject, v.WindowKey}] = v
+	}
+	return out, nil
+}
