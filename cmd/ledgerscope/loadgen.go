@@ -164,13 +164,21 @@ func driveLoad(ctx context.Context, f loadgenFlags, chainID string, sub loadgen.
 	}
 	log.Info("loadgen starting", "chain_id", chainID, "rate", f.rate, "duration", f.duration,
 		"setup", setup, "violations", f.violations, "truth", f.truth)
-	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: f.rate, Duration: f.duration, Logger: log}, gen, sub, truth)
+	// The querier also tells Run which transactions of other signers are in a block, so that
+	// it holds back those that need them: without it, an in-process submitter sends
+	// everything in stream order and a multi-validator proposer reorders it.
+	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: f.rate, Duration: f.duration, Logger: log, Querier: q}, gen, sub, truth)
 	if cerr := truth.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("truth file: %w", cerr)
 	}
 	fmt.Fprintf(out, "loadgen: %d submitted, %d accepted, %d rejected %s, %.0f tx/s over %s\n",
 		stats.Submitted, stats.Accepted, stats.Rejected, strings.Join(stats.ByCodeSorted(), " "),
 		stats.Rate, stats.Elapsed.Round(time.Second))
+	if stats.Held > 0 {
+		fmt.Fprintf(out, "loadgen: %d held back for other signers' transactions, %v on average, %v at most; %d sent again\n",
+			stats.Held, (stats.HeldWait / time.Duration(stats.Held)).Round(time.Millisecond),
+			stats.HeldMaxWait.Round(time.Millisecond), stats.Resent)
+	}
 	if f.violations > 0 {
 		fmt.Fprintf(out, "loadgen: %d ground-truth lines in %s; scenarios %v\n", stats.TruthLines, f.truth, stats.Scenarios)
 	}

@@ -14,7 +14,9 @@
 // receipts, securities and coin, reward and receipt issuance, coin deposits (attestation
 // first, then mint), redemptions (client to the bank's operator, later burned), new clients,
 // and now and then a regulator's freeze and unfreeze. The generator models nonces, balances,
-// locks and supplies, so the transactions succeed when executed in the order generated.
+// locks and supplies, so the transactions succeed when executed in the order generated, or in
+// any order that keeps each signer's nonces and puts every transaction after its
+// prerequisites (Tx.Prerequisites): the transactions of other signers whose effects it needs.
 //
 // # Violation scenarios and the ground truth
 //
@@ -103,8 +105,8 @@
 //
 //	gen, err := loadgen.New(loadgen.Config{ChainID: id, DemoSeed: "devnet", Seed: 1, Clock: loadgen.WallClock{}})
 //	err = gen.SyncSigners(ctx, loadgen.AppQuerier{App: app}) // or gen.Restore on a set-up chain
-//	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: 2000}, gen,
-//		loadgen.CheckTxFunc(node.SubmitTx), truthFile)
+//	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: 2000, Querier: loadgen.AppQuerier{App: app}},
+//		gen, loadgen.CheckTxFunc(node.SubmitTx), truthFile)
 //
 // When the node refuses a transaction, its nonce was not used: Run reads the signer's nonce
 // back (the refusal's "expects N", and the ledger's /account query) and the generator sends
@@ -115,4 +117,25 @@
 // the ledger's CheckTx admits a nonce that is pending but not committed a second time (so
 // that clients may resubmit), so the collision shows only in the block, where one of the two
 // fails with bad_nonce, and Run, which sees CheckTx only, cannot send it again.
+//
+// # Causal order across signers
+//
+// A signer's transactions execute in nonce order, but a chain of several validators does not
+// keep the order of different signers: their transactions reach the block proposer by
+// different gossip paths, so a mint may come before the recipient's registration, a
+// confirmation before its lock, a payment before its funding. So every Tx carries its
+// prerequisites, the (signer, nonce) of the transactions of other signers it needs (deps.go
+// lists what they are), and Run submits a transaction only once they are in a block, which
+// it reads from the signers' committed nonces through its Querier. It holds back the
+// transaction, and every later one of its signer to keep the nonces in order, while
+// independent traffic goes on at the target rate; it looks at the ledger at most every 100ms,
+// only for the signers waited on, and sends a held transaction anyway after RunConfig.MaxHold.
+// Stats and the progress log say how many transactions waited and how long. Without a
+// Querier (CheckTxFunc alone) nothing is held back: pass AppQuerier in RunConfig.Querier.
+//
+// Run also mends the nonce gaps CometBFT's mempool leaves: when two peers gossip a signer's
+// nonces n and n+1 at once, a node may put n+1 first, and a proposer's block then fails it
+// with bad_nonce, and every later transaction of the signer with it. Run keeps what the node
+// admitted until it sees it in a block, and sends a signer's transactions again from the
+// first missing nonce when its committed nonce stays behind them for a few seconds.
 package loadgen

@@ -45,6 +45,10 @@ type Tx struct {
 	next *Tx
 	// registers is the account a RegisterAccount opens.
 	registers *account
+	// ref stands for this transaction, and for its resubmission, in the prerequisites of
+	// later transactions; needs are this one's prerequisites (deps.go).
+	ref   *txRef
+	needs []*txRef
 }
 
 // latest follows resubmissions to the transaction that stands for this one now.
@@ -288,6 +292,21 @@ func (g *Generator) NeedsResync(addr ledger.Address, seq uint64) bool {
 	return a != nil && seq >= a.resyncSeq
 }
 
+// superseded reports, for each transaction, whether its signer's nonce was resynchronised
+// back past it after it was generated (ResyncNonce): its nonce is being used again, so it
+// must not be sent.
+func (g *Generator) superseded(txs []*Tx) []bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]bool, len(txs))
+	for i, tx := range txs {
+		if a := g.byAddr[tx.Signer]; a != nil && tx.Seq < a.resyncSeq {
+			out[i] = true
+		}
+	}
+	return out
+}
+
 // ResyncNonce corrects an account's next nonce after the node refused its transaction with
 // nonce rejected, expecting nonce expected instead, and reports whether it changed anything.
 // When the node expects more (someone else signed with the key), the generator skips ahead
@@ -320,23 +339,35 @@ func (g *Generator) ResyncNonce(addr ledger.Address, expected, rejected, seq uin
 func (g *Generator) Rejected(tx *Tx) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if tx.next != nil {
+		return // its resubmission stands for it now
+	}
 	if a := tx.registers; a != nil {
 		a.role = roleDead
+		tx.ref.set(refNever)
 		return
 	}
-	if tx.attempts >= maxAttempts || tx.next != nil {
+	if tx.attempts >= maxAttempts {
+		tx.ref.set(refNever)
 		return
 	}
+	// The transactions that need this one wait for its resubmission, whose nonce is not
+	// known yet.
+	tx.ref.set(refAwaiting)
 	// The model already counts it done: send it again, once the nonce is resynchronised.
 	g.after(1, 1, func() {
 		for _, s := range tx.signers {
 			// A frozen signer's attempt would be news to the FROZEN rule: let it go.
 			if s.role == roleDead || (s.frozen && tx.Expect == ledger.CodeOK) {
+				tx.ref.set(refNever)
 				return
 			}
 		}
-		n := g.emit(tx.body, tx.signers...)
+		n := g.emitAs(tx.ref, tx.body, tx.signers...)
 		n.attempts, n.Expect = tx.attempts+1, tx.Expect
+		for _, r := range tx.needs {
+			g.need(n, r)
+		}
 		tx.next = n
 		if len(tx.Labels) > 0 {
 			n.sign()
@@ -451,6 +482,12 @@ func (g *Generator) PregenerateBlocks(n, perBlock int, step time.Duration) ([]Bl
 
 // emit appends a transaction signed by signers, the first paying the nonce.
 func (g *Generator) emit(body ledger.Body, signers ...*account) *Tx {
+	return g.emitAs(nil, body, signers...)
+}
+
+// emitAs is emit for a transaction that ref stands for already (a resubmission), or a new
+// one when ref is nil.
+func (g *Generator) emitAs(ref *txRef, body ledger.Body, signers ...*account) *Tx {
 	s := signers[0]
 	s.nonce++
 	g.seq++
@@ -465,6 +502,12 @@ func (g *Generator) emit(body ledger.Body, signers ...*account) *Tx {
 		keys: keys, body: body, signers: signers,
 	}
 	if !g.discard {
+		if ref == nil {
+			ref = &txRef{signer: s.addr, at: g.now}
+		}
+		ref.nonce.Store(s.nonce)
+		tx.ref = ref
+		g.trace(tx, signers)
 		g.out = append(g.out, tx)
 	}
 	return tx
@@ -521,6 +564,7 @@ func (g *Generator) ownerRef(name string) ledger.Hash {
 func (g *Generator) register(a *account) *Tx {
 	tx := g.emit(&ledger.RegisterAccount{PubKey: a.pub, Kind: a.kind, OwnerRef: a.owner, Venues: a.venues}, g.members[a.sponsor])
 	tx.registers = a
+	a.reg = tx.ref
 	// The clock is read in whole seconds: one more covers the fraction lost.
 	a.usableAt = g.now + int64((g.cfg.ActivationDelay+time.Second-1)/time.Second) + 1
 	return tx

@@ -53,6 +53,13 @@ type account struct {
 	// resyncSeq is the generator sequence at the last nonce resynchronisation; rejections of
 	// transactions generated before it are stale news.
 	resyncSeq uint64
+
+	// Causal bookkeeping (deps.go): the account's registration and last freeze or unfreeze,
+	// which every transaction naming it needs; the recent credits of its holdings, which a
+	// debit needs; the recent transactions naming it, which a freeze needs.
+	reg, status *txRef
+	credits     depList
+	touched     depList
 }
 
 func (a *account) available(ai int) uint64 { return a.bal[ai] - a.locked[ai] }

@@ -38,9 +38,15 @@ type RunConfig struct {
 	MaxStall time.Duration
 	// Logger receives the progress logs; nil means slog.Default().
 	Logger *slog.Logger
-	// Querier reads an account's nonce back after a rejection; nil uses the submitter when
-	// it is one.
+	// Querier reads an account's nonce back after a rejection, and the committed nonces that
+	// tell which held transactions may go; nil uses the submitter when it is one. Without a
+	// Querier nothing is held back.
 	Querier Querier
+	// MaxHold bounds how long a transaction is held back for the transactions of other
+	// signers it needs to be in a block, once it is the first of its signer's held ones
+	// (default 30s); it is sent anyway then. Negative holds nothing back, and mends no nonce
+	// gaps either: transactions go in stream order, as generated.
+	MaxHold time.Duration
 }
 
 // Stats reports a run.
@@ -54,8 +60,23 @@ type Stats struct {
 	Unchecked int64
 	// Retries counts resubmissions after a full mempool or a failed request.
 	Retries int64
-	// Resyncs counts nonce resynchronisations after a rejection.
-	Resyncs int64
+	// Held counts transactions held back until the transactions of other signers they need
+	// were in a block, or behind an earlier held transaction of their signer; HeldWait is
+	// their total wait and HeldMaxWait the longest. HoldExpired counts those sent after
+	// MaxHold without their prerequisites in a block.
+	Held                  int64
+	HeldWait, HeldMaxWait time.Duration
+	HoldExpired           int64
+	// NonceLookups counts the account queries made to see prerequisites and admitted
+	// transactions in a block.
+	NonceLookups int64
+	// Resent counts admitted transactions sent again because their signer's committed nonce
+	// stayed behind them (a nonce gap in a block proposer's mempool).
+	Resent int64
+	// Resyncs counts nonce resynchronisations after a rejection. Superseded counts the
+	// transactions not sent because a resynchronisation took their signer's nonce back past
+	// them while they waited; the generator sent them again.
+	Resyncs, Superseded int64
 	// TruthLines counts ground-truth lines written; TruthDropped those of transactions the
 	// node did not admit.
 	TruthLines, TruthDropped int64
@@ -114,12 +135,20 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 	if cfg.Querier == nil {
 		cfg.Querier, _ = sub.(Querier)
 	}
+	if cfg.MaxHold == 0 {
+		cfg.MaxHold = defaultMaxHold
+	}
 	if truth == nil {
 		truth = io.Discard
 	}
 	r := &runner{
 		cfg: cfg, gen: gen, sub: sub, log: cfg.Logger, truth: bufio.NewWriterSize(truth, 64<<10),
 		stats: Stats{ByCode: map[string]int64{}}, start: time.Now(),
+	}
+	r.seq = newSequencer(cfg.Querier, cfg.MaxHold, cfg.Logger, &r.stats)
+	if !r.seq.enabled() {
+		r.log.Info("loadgen holds nothing back: transactions go in stream order, whatever other signers' transactions they need",
+			"querier", cfg.Querier != nil, "max_hold", cfg.MaxHold)
 	}
 	// Submissions outlive ctx by the drain, which ends open settlements cleanly.
 	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
@@ -130,23 +159,70 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 	var err error
 	lastLog, lastCount := r.start, int64(0)
 	paced, pacedFor := int64(-1), time.Duration(0)
-	for txs := range batches {
+	poll := time.NewTicker(holdPoll)
+	defer poll.Stop()
+	in := (<-chan []*Tx)(batches)
+	// Once generation ends, held transactions are sent by holdBy at the latest, and admitted
+	// ones are watched into blocks (and sent again if their signer's nonce is stuck) until
+	// settleBy.
+	var holdBy, settleBy time.Time
+	for {
 		if at := r.drainAt.Load(); at != 0 && paced < 0 {
 			paced, pacedFor = r.stats.Submitted, time.Unix(0, at).Sub(r.start)
 		}
-		if err == nil {
+		var stop <-chan struct{}
+		if in == nil {
+			stop = sendCtx.Done()
+		}
+		var txs []*Tx
+		select {
+		case b, ok := <-in:
+			if !ok {
+				in = nil
+				now := time.Now()
+				holdBy, settleBy = now.Add(cfg.MaxHold), now.Add(settleWait)
+				if cfg.DrainTimeout < 0 {
+					settleBy = now
+				}
+				break
+			}
+			if err != nil {
+				r.stats.Unchecked += int64(len(b))
+				continue
+			}
+			txs = r.seq.admit(b, time.Now())
+		case <-poll.C:
+		case <-stop:
+		}
+		now := time.Now()
+		if err != nil || (in == nil && (sendCtx.Err() != nil || now.After(holdBy))) {
+			// Nothing more can be sent: what is held never will be.
+			r.stats.Unchecked += int64(r.seq.drop())
+		}
+		if in == nil && r.seq.held == 0 && (len(r.seq.flights) == 0 || now.After(settleBy) || sendCtx.Err() != nil) {
+			break
+		}
+		if r.seq.due(now) {
+			ready, again := r.seq.poll(sendCtx, now)
+			// Stream order: a signer's transaction admitted above may precede those of its
+			// that the poll lets go.
+			txs = append(txs, ready...)
+			slices.SortFunc(txs, func(a, b *Tx) int { return compareSeq(a.Seq, b.Seq) })
+			r.resend(sendCtx, again)
+		}
+		if err == nil && len(txs) > 0 {
 			err = r.submit(sendCtx, txs)
 			if err != nil {
 				stopSend()
 			}
-		} else {
-			r.stats.Unchecked += int64(len(txs))
 		}
 		if now := time.Now(); now.Sub(lastLog) >= cfg.LogEvery {
 			rate := float64(r.stats.Submitted-lastCount) / now.Sub(lastLog).Seconds()
 			r.log.Info("loadgen progress", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
 				"rejected", r.stats.Rejected, "rate_tx_s", int64(rate), "pending_steps", gen.Pending(),
-				"truth_lines", r.stats.TruthLines)
+				"truth_lines", r.stats.TruthLines, "held_now", r.seq.held, "held", r.stats.Held,
+				"held_wait_avg_ms", r.stats.avgWait().Milliseconds(), "held_wait_max_ms", r.stats.HeldMaxWait.Milliseconds(),
+				"hold_expired", r.stats.HoldExpired, "nonce_lookups", r.stats.NonceLookups, "resent", r.stats.Resent)
 			lastLog, lastCount = now, r.stats.Submitted
 			if ferr := r.truth.Flush(); ferr != nil && err == nil {
 				err = fmt.Errorf("write truth: %w", ferr)
@@ -168,11 +244,18 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 	r.log.Info("loadgen done", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
 		"rejected", r.stats.Rejected, "by_code", r.stats.ByCode, "rate_tx_s", int64(r.stats.Rate),
 		"elapsed", r.stats.Elapsed.Round(time.Millisecond), "truth_lines", r.stats.TruthLines,
-		"scenarios", r.stats.Scenarios)
+		"scenarios", r.stats.Scenarios, "held", r.stats.Held, "held_wait_avg_ms", r.stats.avgWait().Milliseconds(),
+		"held_wait_max_ms", r.stats.HeldMaxWait.Milliseconds(), "hold_expired", r.stats.HoldExpired,
+		"nonce_lookups", r.stats.NonceLookups, "resent", r.stats.Resent)
 	return r.stats, err
 }
 
+// settleWait bounds how long Run, once generation has ended, watches its admitted
+// transactions into blocks.
+const settleWait = 10 * time.Second
+
 type runner struct {
+	seq   *sequencer
 	cfg   RunConfig
 	gen   *Generator
 	sub   Submitter
@@ -246,6 +329,7 @@ func (r *runner) produce(ctx, sendCtx context.Context, stopSend context.CancelFu
 
 // submit sends one batch, resubmitting from the first transaction the node had no room for.
 func (r *runner) submit(ctx context.Context, txs []*Tx) error {
+	txs = r.unsuperseded(txs)
 	raws := make([][]byte, len(txs))
 	for i, tx := range txs {
 		raws[i] = tx.Raw
@@ -294,12 +378,14 @@ func (r *runner) submit(ctx context.Context, txs []*Tx) error {
 func (r *runner) handle(ctx context.Context, tx *Tx, out Outcome) error {
 	if out.Err != nil {
 		r.stats.Unchecked++
+		r.seq.submitted(tx, false, time.Now())
 		r.drop(tx, out.Err.Error())
 		return nil
 	}
 	r.stats.Submitted++
 	if out.Code == 0 {
 		r.stats.Accepted++
+		r.seq.submitted(tx, true, time.Now())
 		for i := range tx.Labels {
 			b, err := json.Marshal(&tx.Labels[i])
 			if err != nil {
@@ -319,6 +405,8 @@ func (r *runner) handle(ctx context.Context, tx *Tx, out Outcome) error {
 		name = ledger.Code(out.Code).String()
 	}
 	r.stats.ByCode[name]++
+	r.log.Debug("loadgen transaction refused", "tx", tx.Hash.String(), "signer", tx.Signer.String(), "nonce", tx.Nonce,
+		"seq", tx.Seq, "type", tx.Type.String(), "reason", name, "log", out.Log)
 	r.drop(tx, name)
 	r.gen.Rejected(tx)
 	// CheckTx refused it, so its nonce is still the signer's next: resynchronise.
@@ -364,8 +452,53 @@ func (r *runner) resync(ctx context.Context, tx *Tx, out Outcome) {
 	}
 	if r.gen.ResyncNonce(tx.Signer, expected, tx.Nonce, tx.Seq) {
 		r.stats.Resyncs++
-		r.log.Debug("loadgen nonce resynchronised", "account", tx.Signer.String(), "next", expected)
+		r.log.Debug("loadgen nonce resynchronised", "account", tx.Signer.String(), "next", expected, "rejected", tx.Nonce)
 	}
+}
+
+// unsuperseded drops the transactions whose signer's nonce was resynchronised back past them
+// while they were held or queued: sent now, after the transactions reusing their nonces, the
+// node would admit both. The generator sends each again, as if the node had refused it.
+func (r *runner) unsuperseded(txs []*Tx) []*Tx {
+	if r.stats.Resyncs == 0 {
+		return txs // nothing was resynchronised back
+	}
+	gone := r.gen.superseded(txs)
+	out := txs[:0:0]
+	for i, tx := range txs {
+		if !gone[i] {
+			out = append(out, tx)
+			continue
+		}
+		r.stats.Superseded++
+		r.gen.Rejected(tx)
+	}
+	return out
+}
+
+// resend sends admitted transactions again, in order, after their signer's committed nonce
+// stayed behind them. The node's answers are not news: the transactions were counted when
+// first admitted, and one refused now was in a block by then, or is beyond mending.
+func (r *runner) resend(ctx context.Context, txs []*Tx) {
+	if len(txs) == 0 {
+		return
+	}
+	raws := make([][]byte, len(txs))
+	for i, tx := range txs {
+		raws[i] = tx.Raw
+	}
+	outs, err := r.sub.Submit(ctx, raws)
+	r.stats.Resent += int64(len(outs))
+	if err != nil {
+		r.log.Warn("loadgen sending transactions again failed", "err", err, "sent", len(outs), "of", len(txs))
+	}
+}
+
+func (s Stats) avgWait() time.Duration {
+	if s.Held == 0 {
+		return 0
+	}
+	return s.HeldWait / time.Duration(s.Held)
 }
 
 // ByCodeSorted lists a stats' rejections by code name, in name order, for printing.

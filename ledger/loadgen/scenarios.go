@@ -488,7 +488,8 @@ func (g *Generator) scnSettleFail() bool {
 		lock.Hash, gatewayID, buyer.addr, as.symbol, qty)
 	g.scnActive++
 	g.after(int64(g.between(3, 8)), 2, func() {
-		g.emit(&ledger.FailSettlement{Settlement: lock.latest().Hash, Reason: "payer bank returned the fiat transfer"}, g.members[gatewayID])
+		tx := g.emit(&ledger.FailSettlement{Settlement: lock.latest().Hash, Reason: "payer bank returned the fiat transfer"}, g.members[gatewayID])
+		g.closes(tx, lock, seller, buyer, as, false)
 		g.release(seller, buyer, as, qty)
 		g.done()
 	})

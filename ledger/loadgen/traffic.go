@@ -208,6 +208,7 @@ func (g *Generator) lock(seller, buyer *account, as *assetState, qty uint64, dea
 // confirm emits the gateway's confirmation of a settlement and models the delivery.
 func (g *Generator) confirm(lock *Tx, seller, buyer *account, as *assetState, qty uint64) *Tx {
 	tx := g.emit(&ledger.ConfirmPayment{Settlement: lock.latest().Hash, PaymentRef: fmt.Sprintf("UP%012d", lock.Seq)}, g.members[gatewayID])
+	g.closes(tx, lock, seller, buyer, as, true)
 	seller.locked[as.idx] -= qty
 	buyer.inbound[as.idx] -= qty
 	seller.open--
