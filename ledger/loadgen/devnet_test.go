@@ -17,7 +17,6 @@ import (
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 )
 
-
 // spreadSubmitter hands each signer's transactions to one validator of several, chosen by the
 // signer's address, so that transactions of different signers reach the proposer by different
 // gossip paths while each signer's nonces stay in order at its own entry point. It remembers
