@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
