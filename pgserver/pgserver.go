@@ -239,3 +239,20 @@ func (s *Server) DatabaseURL(ctx context.Context, name string) (string, error) {
 	}
 	return WithDatabase(s.URL, name)
 }
+
+// DropDatabase drops a database on a server found or started here, for a demo that starts its
+// chain afresh. A database named by DATABASE_URL is never dropped: it is the operator's.
+func (s *Server) DropDatabase(ctx context.Context, name string) error {
+	if s.Source == SourceEnv {
+		return nil
+	}
+	conn, err := pgx.Connect(ctx, s.URL)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}

@@ -51,11 +51,24 @@ func (d *database) Close() {
 // openDatabase finds the server, opens the application database and, when migrate is set,
 // applies pending migrations.
 func openDatabase(ctx context.Context, c dbConfig, log *slog.Logger, migrate bool) (*database, error) {
+	return openDatabaseAfresh(ctx, c, log, migrate, false)
+}
+
+// openDatabaseAfresh is openDatabase that, when afresh is set, first drops the database it
+// would create (never one named by DATABASE_URL): a new devnet chain must not meet the rows of
+// an old one, which the sync would refuse as another chain's.
+func openDatabaseAfresh(ctx context.Context, c dbConfig, log *slog.Logger, migrate, afresh bool) (*database, error) {
 	srv, err := pgserver.Discover(ctx, pgserver.Config{URL: c.URL, Dir: c.PGDir, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	d := &database{srv: srv}
+	if afresh {
+		if err := srv.DropDatabase(ctx, c.Name); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	u, err := srv.DatabaseURL(ctx, c.Name)
 	if err != nil {
 		d.Close()

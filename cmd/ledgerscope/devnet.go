@@ -132,7 +132,7 @@ func startPortalSync(ctx context.Context, net *devnet.Net, dbc dbConfig, log *sl
 	if err != nil {
 		return nil, "", nil, err
 	}
-	d, err := openDatabase(ctx, dbc, log, true)
+	d, err := openDatabaseAfresh(ctx, dbc, log, true, net.Fresh)
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -66,6 +66,8 @@ type Net struct {
 	opts    Options
 	Meta    Meta
 	Members []*Member
+	// Fresh is true when this start created the devnet: a new chain.
+	Fresh bool
 	// sigs is shared by the apps: each tx gossiped to every node is verified once.
 	sigs *ledger.SigCache
 }
@@ -112,11 +114,11 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 	if opts.Validators < 1 || opts.Validators > len(ledger.DemoExchanges) {
 		return nil, fmt.Errorf("devnet: %d validators, want 1 to %d", opts.Validators, len(ledger.DemoExchanges))
 	}
-	meta, err := prepare(opts)
+	meta, fresh, err := prepare(opts)
 	if err != nil {
 		return nil, err
 	}
-	net := &Net{opts: opts, Meta: meta, sigs: ledger.NewSigCache(1 << 18)}
+	net := &Net{opts: opts, Meta: meta, Fresh: fresh, sigs: ledger.NewSigCache(1 << 18)}
 	for i := range meta.Validators {
 		if _, err := net.start(ctx, ledger.DemoExchanges[i], i, true); err != nil {
 			net.Stop()
@@ -127,30 +129,30 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 }
 
 // prepare writes the homes, genesis and demo keys the first time, and reads devnet.json.
-func prepare(opts Options) (Meta, error) {
+func prepare(opts Options) (Meta, bool, error) {
 	metaPath := filepath.Join(opts.Home, "devnet.json")
 	if b, err := os.ReadFile(metaPath); err == nil {
 		var m Meta
 		if err := json.Unmarshal(b, &m); err != nil {
-			return Meta{}, fmt.Errorf("devnet: %s: %w", metaPath, err)
+			return Meta{}, false, fmt.Errorf("devnet: %s: %w", metaPath, err)
 		}
-		return m, nil
+		return m, false, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return Meta{}, fmt.Errorf("devnet: %w", err)
+		return Meta{}, false, fmt.Errorf("devnet: %w", err)
 	}
 	m := Meta{ChainID: opts.ChainID, Seed: opts.Seed, Validators: opts.Validators, BasePort: opts.BasePort,
 		Genesis: time.Now().UTC().Truncate(time.Second)}
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
-		return Meta{}, fmt.Errorf("devnet: %w", err)
+		return Meta{}, false, fmt.Errorf("devnet: %w", err)
 	}
 	if err := writeDemoKeys(opts.Home, m.Seed); err != nil {
-		return Meta{}, err
+		return Meta{}, false, err
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(metaPath, append(b, '\n'), 0o600); err != nil {
-		return Meta{}, fmt.Errorf("devnet: %w", err)
+		return Meta{}, false, fmt.Errorf("devnet: %w", err)
 	}
-	return m, nil
+	return m, true, nil
 }
 
 // Genesis is the devnet's genesis document, the same for every node.
