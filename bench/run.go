@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -17,10 +18,25 @@ type Config struct {
 	Txs int
 	// BasePort is the first of the local ports the devnets use.
 	BasePort int
+	// Only names the groups of rows to measure (Groups); empty measures all.
+	Only []string
+	// Sync sizes the ledgersync figures.
+	Sync SyncConfig
 }
+
+// Groups of rows, in the order Run measures them; Config.Only selects among them.
+var Groups = []string{"verify", "app", "fullnode", "devnet", "startup", GroupIngest, GroupLive, GroupQuery}
+
+// wants reports whether the run measures a group.
+func (c Config) wants(group string) bool { return len(c.Only) == 0 || slices.Contains(c.Only, group) }
 
 // Run measures everything and prints the table to w.
 func Run(ctx context.Context, cfg Config, w io.Writer) error {
+	for _, g := range cfg.Only {
+		if !slices.Contains(Groups, g) {
+			return fmt.Errorf("bench: no group %q; the groups are %v", g, Groups)
+		}
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
@@ -29,40 +45,69 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	var rows []Row
 	progress := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	progress("measuring the batch Ed25519 verify rate")
-	limit := VerifyRate(3 * time.Second)
-	rows = append(rows, limit)
-
-	progress("signing %d transactions", cfg.Txs)
-	tr := transfers(seed, chainID, 5000, cfg.Txs)
-
-	progress("app re-execution")
-	app, err := AppValidation(filepath.Join(cfg.Dir, "app"), seed, chainID, tr, 10_000)
-	if err != nil {
-		return fmt.Errorf("app validation: %w", err)
+	var limit Row
+	if cfg.wants("verify") {
+		progress("measuring the batch Ed25519 verify rate")
+		limit = VerifyRate(3 * time.Second)
+		rows = append(rows, limit)
 	}
-	rows = append(rows, app, Row{Name: "  ratio to the verify ceiling", Value: app.Value / limit.Value, Unit: "×", Goal: 0.6})
-
-	progress("full node block sync")
-	fn, err := FullNodeSync(ctx, filepath.Join(cfg.Dir, "fullnode"), cfg.BasePort+100, seed, tr)
-	if err != nil {
-		return fmt.Errorf("full node sync: %w", err)
+	ratio := func(r Row) []Row {
+		if limit.Value == 0 {
+			return []Row{r}
+		}
+		return []Row{r, {Name: "  ratio to the verify ceiling", Value: r.Value / limit.Value, Unit: "×", Goal: 0.6}}
 	}
-	rows = append(rows, fn, Row{Name: "  ratio to the verify ceiling", Value: fn.Value / limit.Value, Unit: "×", Goal: 0.6})
 
-	progress("devnet of 4 validators")
-	dn, err := DevnetThroughput(ctx, filepath.Join(cfg.Dir, "devnet4"), 4, cfg.BasePort, seed, tr)
-	if err != nil {
-		return fmt.Errorf("devnet throughput: %w", err)
+	var tr Traffic
+	if cfg.wants("app") || cfg.wants("fullnode") || cfg.wants("devnet") {
+		progress("signing %d transactions", cfg.Txs)
+		tr = transfers(seed, chainID, 5000, cfg.Txs)
 	}
-	rows = append(rows, dn)
 
-	progress("binary start-up")
-	su, err := Startup(ctx, filepath.Join(cfg.Dir, "startup"), cfg.BasePort+200)
-	if err != nil {
-		return fmt.Errorf("start-up: %w", err)
+	if cfg.wants("app") {
+		progress("app re-execution")
+		app, err := AppValidation(filepath.Join(cfg.Dir, "app"), seed, chainID, tr, 10_000)
+		if err != nil {
+			return fmt.Errorf("app validation: %w", err)
+		}
+		rows = append(rows, ratio(app)...)
 	}
-	rows = append(rows, su...)
+
+	if cfg.wants("fullnode") {
+		progress("full node block sync")
+		fn, err := FullNodeSync(ctx, filepath.Join(cfg.Dir, "fullnode"), cfg.BasePort+100, seed, tr)
+		if err != nil {
+			return fmt.Errorf("full node sync: %w", err)
+		}
+		rows = append(rows, ratio(fn)...)
+	}
+
+	if cfg.wants("devnet") {
+		progress("devnet of 4 validators")
+		dn, err := DevnetThroughput(ctx, filepath.Join(cfg.Dir, "devnet4"), 4, cfg.BasePort, seed, tr)
+		if err != nil {
+			return fmt.Errorf("devnet throughput: %w", err)
+		}
+		rows = append(rows, dn)
+	}
+	tr = Traffic{}
+
+	if cfg.wants("startup") {
+		progress("binary start-up")
+		su, err := Startup(ctx, filepath.Join(cfg.Dir, "startup"), cfg.BasePort+200)
+		if err != nil {
+			return fmt.Errorf("start-up: %w", err)
+		}
+		rows = append(rows, su...)
+	}
+
+	if cfg.wants(GroupIngest) || cfg.wants(GroupLive) || cfg.wants(GroupQuery) {
+		sr, err := SyncRows(ctx, cfg.Sync, filepath.Join(cfg.Dir, "sync"), cfg.wants, progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sr...)
+	}
 
 	Print(w, rows)
 	return nil

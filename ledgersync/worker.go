@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
@@ -20,8 +22,13 @@ import (
 // Defaults of Config.
 const (
 	DefaultMaxBatchBlocks = 1000
-	DefaultMaxBatchRows   = 100_000
-	DefaultPrefetch       = 2048
+	// DefaultMaxBatchRows is measured: a catch-up of 300k mixed txs among 10k accounts ran
+	// 20% faster in batches of 400k rows than of 100k, mostly because each holding is upserted
+	// once per batch; the batch then holds about 100 MB of rows.
+	DefaultMaxBatchRows = 400_000
+	DefaultPrefetch     = 2048
+	// DefaultPrefetchRows lets the reader convert one batch ahead while the writer writes one.
+	DefaultPrefetchRows   = 2 * DefaultMaxBatchRows
 	DefaultLogEvery       = 1000
 	DefaultLogInterval    = 10 * time.Second
 	DefaultStatusInterval = time.Second
@@ -43,8 +50,11 @@ type Config struct {
 	Genesis store.Genesis
 	// MaxBatchBlocks and MaxBatchRows bound one catch-up transaction.
 	MaxBatchBlocks, MaxBatchRows int
-	// Prefetch bounds the blocks read ahead of the writer.
-	Prefetch int
+	// Prefetch bounds the blocks read ahead of the writer, and PrefetchRows their rows
+	// (transactions, legs and balance changes): a catch-up over large blocks would otherwise
+	// hold thousands of converted blocks in memory.
+	Prefetch     int
+	PrefetchRows int64
 	// CopyMinRows is where writes switch from INSERT to COPY; 0 is store's default.
 	CopyMinRows int
 	// LogEvery logs progress every this many blocks, and at least every LogInterval while
@@ -68,6 +78,9 @@ func (c *Config) defaults() {
 	}
 	if c.Prefetch <= 0 {
 		c.Prefetch = DefaultPrefetch
+	}
+	if c.PrefetchRows <= 0 {
+		c.PrefetchRows = DefaultPrefetchRows
 	}
 	if c.LogEvery <= 0 {
 		c.LogEvery = DefaultLogEvery
@@ -169,7 +182,12 @@ func (w *Worker) halt(ctx context.Context, err error) error {
 type fetched struct {
 	rows *store.BlockRows
 	err  error
+	// weight is what the block holds of the read-ahead allowance, returned once written.
+	weight int64
 }
+
+// rowsOf is the size of a converted block for the batch and read-ahead bounds.
+func rowsOf(b *store.BlockRows) int64 { return int64(len(b.Txs) + len(b.Changes) + len(b.Legs)) }
 
 // session runs from the stored cursor until an error. It reports whether it wrote anything.
 func (w *Worker) session(ctx context.Context) (bool, error) {
@@ -204,11 +222,12 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan fetched, w.cfg.Prefetch)
+	ahead := semaphore.NewWeighted(w.cfg.PrefetchRows)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ch)
+		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ahead, ch)
 	}()
 	go func() {
 		defer wg.Done()
@@ -216,7 +235,7 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	}()
 	defer wg.Wait()
 	defer cancel()
-	return w.write(sctx, ch)
+	return w.write(sctx, ahead, ch)
 }
 
 // checkCursorBlock compares the last stored block with the node's block at that height.
@@ -235,8 +254,10 @@ func (w *Worker) checkCursorBlock(ctx context.Context, cur *store.Cursor) error 
 	return nil
 }
 
-// read fetches and converts blocks in order from h on, until ctx ends or an error.
-func (w *Worker) read(ctx context.Context, h int64, conv *converter, ch chan<- fetched) {
+// read fetches and converts blocks in order from h on, until ctx ends or an error. Each block
+// takes its rows from the ahead allowance (a block larger than all of it takes all of it), so
+// the reader waits while the writer has that many rows still to write.
+func (w *Worker) read(ctx context.Context, h int64, conv *converter, ahead *semaphore.Weighted, ch chan<- fetched) {
 	for ; ; h++ {
 		b, err := w.cfg.Source.Block(ctx, h)
 		var rows *store.BlockRows
@@ -246,8 +267,15 @@ func (w *Worker) read(ctx context.Context, h int64, conv *converter, ch chan<- f
 		if err != nil && ctx.Err() == nil {
 			err = fmt.Errorf("block %d: %w", h, err)
 		}
+		var weight int64
+		if err == nil {
+			weight = min(rowsOf(rows), w.cfg.PrefetchRows)
+			if ahead.Acquire(ctx, weight) != nil {
+				return
+			}
+		}
 		select {
-		case ch <- fetched{rows, err}:
+		case ch <- fetched{rows, err, weight}:
 		case <-ctx.Done():
 			return
 		}
@@ -281,7 +309,7 @@ func (w *Worker) pollStatus(ctx context.Context) {
 
 // write takes blocks off ch and commits them: whatever has arrived, up to the batch bounds,
 // in one transaction. Live, that is one block; catching up, a large batch written with COPY.
-func (w *Worker) write(ctx context.Context, ch <-chan fetched) (bool, error) {
+func (w *Worker) write(ctx context.Context, ahead *semaphore.Weighted, ch <-chan fetched) (bool, error) {
 	progressed := false
 	lastLog := time.Now()
 	var sinceLog int64
@@ -296,10 +324,11 @@ func (w *Worker) write(ctx context.Context, ch <-chan fetched) (bool, error) {
 			return progressed, first.err
 		}
 		batch := []*store.BlockRows{first.rows}
-		rows := len(first.rows.Txs) + len(first.rows.Changes) + len(first.rows.Legs)
+		rows := rowsOf(first.rows)
+		weight := first.weight
 		var pending error
 	drain:
-		for len(batch) < w.cfg.MaxBatchBlocks && rows < w.cfg.MaxBatchRows {
+		for len(batch) < w.cfg.MaxBatchBlocks && rows < int64(w.cfg.MaxBatchRows) {
 			select {
 			case f := <-ch:
 				if f.err != nil {
@@ -307,7 +336,8 @@ func (w *Worker) write(ctx context.Context, ch <-chan fetched) (bool, error) {
 					break drain
 				}
 				batch = append(batch, f.rows)
-				rows += len(f.rows.Txs) + len(f.rows.Changes) + len(f.rows.Legs)
+				rows += rowsOf(f.rows)
+				weight += f.weight
 			default:
 				break drain
 			}
@@ -317,6 +347,7 @@ func (w *Worker) write(ctx context.Context, ch <-chan fetched) (bool, error) {
 		if err != nil {
 			return progressed, err
 		}
+		ahead.Release(weight)
 		progressed = progressed || res.Written > 0
 		last := batch[len(batch)-1]
 		var txs int64

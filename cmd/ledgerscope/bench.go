@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +13,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var profile string
-	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, BasePort: 27656}
+	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, BasePort: 27656, Sync: bench.DefaultSyncConfig()}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure throughput, latency and memory on this machine and print a table",
@@ -35,5 +37,15 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Dir, "dir", cfg.Dir, "scratch directory, removed afterwards")
 	cmd.Flags().IntVar(&cfg.Txs, "txs", cfg.Txs, "signed transactions per throughput measure")
 	cmd.Flags().IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "first local port of the benchmark devnets")
+	cmd.Flags().StringSliceVar(&cfg.Only, "only", nil, fmt.Sprintf("measure only these groups of rows, comma-separated: %s", strings.Join(bench.Groups, ", ")))
+	s := &cfg.Sync
+	cmd.Flags().StringVar(&s.PGDir, "pg-dir", s.PGDir, "private PostgreSQL cluster for the sync figures, used when neither DATABASE_URL nor a server on 127.0.0.1:5432 is there")
+	cmd.Flags().IntVar(&s.IngestTxs, "ingest-txs", s.IngestTxs, "transactions the catch-up ingest figure syncs")
+	cmd.Flags().IntVar(&s.IngestPerBlock, "ingest-block", s.IngestPerBlock, "transactions per block of the catch-up chain")
+	cmd.Flags().IntVar(&s.LiveRate, "live-rate", s.LiveRate, "tx/s the live lag figure commits")
+	cmd.Flags().DurationVar(&s.LiveBlock, "live-block", s.LiveBlock, "block interval of the live lag figure")
+	cmd.Flags().DurationVar(&s.LiveFor, "live-for", s.LiveFor, "how long the live lag figure runs")
+	cmd.Flags().IntVar(&s.QueryTxs, "query-txs", s.QueryTxs, "synthetic transactions loaded for the query figures")
+	cmd.Flags().IntVar(&s.QueryRuns, "query-runs", s.QueryRuns, "timed runs of each query")
 	return cmd
 }

@@ -24,6 +24,7 @@ func newRootCmd() *cobra.Command {
 		newHoldingsCmd(),
 		newRulesCmd(),
 		newViolationsCmd(),
+		newReconcileCmd(),
 	)
 	return root
 }

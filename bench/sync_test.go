@@ -1,0 +1,101 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+
+	"context"
+	"github.com/jackc/pgx/v5"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledgerscope/ledgerscope/store/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestSyncRowsSmall runs the ledgersync figures at toy sizes: every row comes out with a
+// value, and the scratch databases are gone afterwards. The figures themselves are only
+// meaningful at `make bench` sizes.
+func TestSyncRowsSmall(t *testing.T) {
+	ctx := context.Background()
+	cfg := SyncConfig{
+		DatabaseURL: pgtest.AdminURL(), IngestTxs: 3000, IngestPerBlock: 500,
+		LiveRate: 1000, LiveBlock: 200 * time.Millisecond, LiveFor: time.Second,
+		QueryTxs: 100_000, QueryRuns: 10,
+	}
+	tests := []struct {
+		groups []string
+		want   []string
+	}{
+		{[]string{GroupIngest}, []string{"catch-up ingest", "raw COPY", "table size per 1M txs", "size per 1M txs: transactions"}},
+		{[]string{GroupLive}, []string{"live lag at 1000 tx/s"}},
+		{[]string{GroupQuery}, []string{"keyset page of 50", "30-day daily volume"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.groups, ","), func(t *testing.T) {
+			want := func(g string) bool { return strings.Contains(strings.Join(tt.groups, ","), g) }
+			rows, err := SyncRows(ctx, cfg, t.TempDir(), want, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			Print(&out, rows)
+			for _, name := range tt.want {
+				found := false
+				for _, r := range rows {
+					if strings.Contains(r.Name, name) {
+						found = true
+						if r.Value <= 0 && !strings.HasPrefix(r.Name, "  size") {
+							t.Errorf("%s: value %v", r.Name, r.Value)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no row %q in\n%s", name, out.String())
+				}
+			}
+			t.Log("\n" + out.String())
+		})
+	}
+	var left int
+	if err := pgxCount(ctx, pgtest.AdminURL(), &left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d scratch databases left behind", left)
+	}
+}
+
+// TestSyncConfigLimits refuses sizes that could not be meant.
+func TestSyncConfigLimits(t *testing.T) {
+	ok := DefaultSyncConfig()
+	if err := ok.validate(); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+	for _, bad := range []func(*SyncConfig){
+		func(c *SyncConfig) { c.IngestTxs = 0 },
+		func(c *SyncConfig) { c.IngestTxs = maxIngestTxs + 1 },
+		func(c *SyncConfig) { c.IngestPerBlock = 0 },
+		func(c *SyncConfig) { c.LiveBlock = time.Millisecond },
+		func(c *SyncConfig) { c.LiveFor = 2 * time.Hour },
+		func(c *SyncConfig) { c.QueryTxs = 10 },
+		func(c *SyncConfig) { c.QueryRuns = 0 },
+	} {
+		c := DefaultSyncConfig()
+		bad(&c)
+		if err := c.validate(); err == nil {
+			t.Errorf("accepted %+v", c)
+		}
+	}
+}
+
+func pgxCount(ctx context.Context, url string, n *int) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname LIKE $1", fmt.Sprintf("lsbench_%%_%d", os.Getpid())).Scan(n)
+}
