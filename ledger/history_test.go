@@ -48,6 +48,8 @@ func (c *chain) view(t *testing.T, height int64, probe Address) stateView {
 			t.Fatalf("%s at %d: code %d", q.path, height, code)
 		}
 	}
+	// The mempool's next nonce belongs to the present only.
+	v.Account.NextNonce = 0
 	return v
 }
 

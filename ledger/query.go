@@ -23,6 +23,10 @@ const (
 type AccountView struct {
 	*Account
 	Balances map[string]BalanceView `json:"balances"`
+	// NextNonce is the nonce a new transaction of the account should carry: after the
+	// committed one and after those this node's mempool already admitted. Only at the latest
+	// height; 0 in answers about the past.
+	NextNonce uint64 `json:"next_nonce,omitempty"`
 }
 
 // BalanceView is a holding as queries return it.
@@ -58,6 +62,12 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	if err != nil {
 		resp.Code, resp.Log = code, err.Error()
 		return resp, nil
+	}
+	if view, ok := v.(AccountView); ok && snap.h == a.state.Height {
+		a.checkMu.Lock()
+		view.NextNonce = max(view.Nonce, a.checkNonces[view.Address]) + 1
+		a.checkMu.Unlock()
+		v = view
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

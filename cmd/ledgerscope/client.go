@@ -53,12 +53,17 @@ func (c *ledgerClient) chainID(ctx context.Context) (string, error) {
 	return st.NodeInfo.Network, nil
 }
 
+// nextNonce asks the node for the account's next nonce, counting what its mempool already
+// admitted, so that a key also in use elsewhere does not reuse a pending nonce.
 func (c *ledgerClient) nextNonce(ctx context.Context, a ledger.Address) (uint64, error) {
-	var acc struct{ Nonce uint64 }
+	var acc struct {
+		Nonce     uint64
+		NextNonce uint64 `json:"next_nonce"`
+	}
 	if err := c.query(ctx, "/account/"+a.String(), &acc); err != nil {
 		return 0, err
 	}
-	return acc.Nonce + 1, nil
+	return max(acc.NextNonce, acc.Nonce+1), nil
 }
 
 func (c *ledgerClient) decimals(ctx context.Context, symbol string) (uint8, error) {

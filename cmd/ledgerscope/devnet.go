@@ -59,7 +59,7 @@ every transaction, and ledgersync replicates its blocks into PostgreSQL. Stop wi
 	fl.BoolVar(&f.sync, "sync", false, "also run the portal's full node and replicate it into PostgreSQL")
 	fl.Float64Var(&f.load.rate, "load-rate", 0, "submit generated traffic to validator 0 at this many tx/s (0: none)")
 	fl.Float64Var(&f.load.violations, "violations", 0.02, "with --load-rate: share of transactions that start a violation scenario")
-	fl.StringVar(&f.load.sessions, "sessions", "always", "with --load-rate: trading sessions, exchange (venue hours) or always")
+	fl.StringVar(&f.load.sessions, "sessions", "exchange", "with --load-rate: when venues trade, exchange (their hours, Asia/Shanghai: no DvP at night) or always (the SESSION rule then flags trades out of hours)")
 	addDBFlags(cmd, &f.db)
 	return cmd
 }
