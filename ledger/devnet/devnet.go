@@ -207,8 +207,9 @@ func (n *Net) start(ctx context.Context, name string, slot int, validator bool) 
 		cfg.RPCListen = fmt.Sprintf("tcp://127.0.0.1:%d", n.Meta.BasePort+1)
 	}
 	cfg.PersistentPeers = n.peers(name)
-	// The app guards its own state, so CheckTx may run while a block executes.
-	cfg.ABCIConcurrency = node.ABCIPerConnection
+	// The app guards its own state, so CheckTx calls may run at once, and while a block
+	// executes: gossiped transactions are verified on both cores.
+	cfg.ABCIConcurrency = node.ABCIConsensusOnly
 	// The app's CheckTx keeps its nonce bookkeeping across blocks, so rechecking the whole
 	// mempool after every block buys nothing but CPU.
 	cfg.MempoolRecheck = false
