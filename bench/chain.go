@@ -121,6 +121,8 @@ func commitSetup(ctx context.Context, net *devnet.Net, phases [][][]byte) error 
 	return nil
 }
 
+// quietLogger keeps the nodes' logs out of the table; BENCH_LOG=1 shows their warnings when a
+// measure misbehaves.
 func quietLogger() *slog.Logger {
 	if os.Getenv("BENCH_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
