@@ -2,19 +2,14 @@ package compliance
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
-	"sync"
 	"testing"
 	"time"
-
-	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
+	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -26,36 +21,27 @@ const (
 	testDemoSeed = "devnet"
 )
 
-// chain executes loadgen's blocks through the ledger app, as CometBFT would, keeps the
-// ground-truth labels of the transactions it commits, and serves the blocks to ledgersync.
+// chain executes loadgen's blocks through the ledger app (memchain serves them to
+// ledgersync) and keeps the ground-truth labels of the transactions it commits.
 type chain struct {
+	*memchain.Chain
 	t      testing.TB
-	app    *ledger.App
 	start  time.Time
-	mu     sync.Mutex
-	blocks []*node.CommittedBlock
 	labels []loadgen.Label
 }
 
-var _ node.BlockSource = (*chain)(nil)
-
-func newChain(t testing.TB, start time.Time) *chain {
+func newChain(t testing.TB, first time.Time) *chain {
 	t.Helper()
-	app, err := ledger.NewApp(ledger.Config{Dir: t.TempDir(), VerifyWorkers: 2})
+	// memchain wants every block after genesis; tests put their first block at first.
+	start := first.Add(-time.Second)
+	mc, err := memchain.New(memchain.Config{
+		Dir: t.TempDir(), ChainID: testChainID, Genesis: ledger.DemoGenesis(testDemoSeed), GenesisTime: start, VerifyWorkers: 2,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { app.Close() })
-	g, err := json.Marshal(ledger.DemoGenesis(testDemoSeed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.InitChain(context.Background(), &abci.InitChainRequest{
-		ChainId: testChainID, AppStateBytes: g, InitialHeight: 1, Time: start,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return &chain{t: t, app: app, start: start}
+	t.Cleanup(func() { mc.Close() })
+	return &chain{Chain: mc, t: t, start: start}
 }
 
 // exec finalizes and commits one block at time at.
@@ -65,46 +51,24 @@ func (c *chain) exec(at time.Time, txs []*loadgen.Tx) {
 	for i, tx := range txs {
 		raws[i] = tx.Raw
 	}
-	resp := c.execRaw(at, raws)
+	b := c.execRaw(at, raws)
 	for i, tx := range txs {
-		if ledger.Code(resp.TxResults[i].Code) == tx.Expect {
+		if ledger.Code(b.TxResults[i].Code) == tx.Expect {
 			c.labels = append(c.labels, tx.Labels...)
 		} else if len(tx.Labels) > 0 {
-			c.t.Logf("labelled %s ended %d, expected %s", tx.Type, resp.TxResults[i].Code, tx.Expect)
+			c.t.Logf("labelled %s ended %d, expected %s", tx.Type, b.TxResults[i].Code, tx.Expect)
 		}
 	}
 }
 
 // execRaw finalizes and commits one block of raw transactions.
-func (c *chain) execRaw(at time.Time, raws [][]byte) *abci.FinalizeBlockResponse {
+func (c *chain) execRaw(at time.Time, raws [][]byte) *node.CommittedBlock {
 	c.t.Helper()
-	c.mu.Lock()
-	h := int64(len(c.blocks)) + 1
-	var prev []byte
-	if h > 1 {
-		prev = c.blocks[h-2].Hash
-	}
-	c.mu.Unlock()
-	ctx := context.Background()
-	resp, err := c.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: h, Time: at, Txs: raws})
+	b, err := c.Next(at, raws)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if _, err := c.app.Commit(ctx, &abci.CommitRequest{}); err != nil {
-		c.t.Fatal(err)
-	}
-	hash := sha256.New()
-	_ = binary.Write(hash, binary.BigEndian, h)
-	hash.Write(prev)
-	hash.Write(resp.AppHash)
-	b := &node.CommittedBlock{
-		Height: h, Time: at, Hash: hash.Sum(nil), ChainID: testChainID, Proposer: make([]byte, 20),
-		Txs: raws, TxResults: resp.TxResults, Events: resp.Events, AppHash: resp.AppHash,
-	}
-	c.mu.Lock()
-	c.blocks = append(c.blocks, b)
-	c.mu.Unlock()
-	return resp
+	return b
 }
 
 // phase runs blocks of about perBlock transactions, advancing the clock by step after each.
@@ -150,43 +114,6 @@ func tradingDay(perBlock int) []phase {
 		{at: day.Add(24*time.Hour + time.Minute), blocks: 25, perBlock: perBlock, step: 30 * time.Second, drain: true},
 		{blocks: 6, perBlock: 0, step: 2 * time.Minute, drain: true},
 	}
-}
-
-// Height implements node.BlockSource.
-func (c *chain) Height() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return int64(len(c.blocks))
-}
-
-// Block implements node.BlockSource.
-func (c *chain) Block(ctx context.Context, h int64) (*node.CommittedBlock, error) {
-	for {
-		c.mu.Lock()
-		if h >= 1 && h <= int64(len(c.blocks)) {
-			b := c.blocks[h-1]
-			c.mu.Unlock()
-			return b, nil
-		}
-		c.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-}
-
-// Status implements node.BlockSource.
-func (c *chain) Status(context.Context) (node.Status, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := node.Status{ChainID: testChainID, LatestHeight: int64(len(c.blocks)), EarliestHeight: 1}
-	if n := len(c.blocks); n > 0 {
-		st.LatestTime = c.blocks[n-1].Time
-		st.LatestBlockHash = c.blocks[n-1].Hash
-	}
-	return st, nil
 }
 
 // syncAll writes every block of the chain into db with ledgersync and returns when the sync
