@@ -111,99 +111,68 @@ func decodeInto(v []byte, rec interface{ decode(*decoder) }) error {
 	return d.end("record")
 }
 
-func (s *snapshot) account(a Address) (*Account, error) {
-	cur := s.st.Accounts[a]
+// recordAt reads a record at the snapshot's height; cur is its current value (nil if none).
+func recordAt[T any, P interface {
+	*T
+	encode(*encoder)
+	decode(*decoder)
+}](s *snapshot, key []byte, cur P) (P, error) {
 	if s.h == s.st.Height {
 		return cur, nil
 	}
-	v, err := s.value(keyAccount(a), encodeOld(cur))
+	v, err := s.value(key, encodeOld[T, P](cur))
 	if err != nil || v == nil {
 		return nil, err
 	}
-	acc := &Account{}
-	return acc, decodeInto(v, acc)
+	out := P(new(T))
+	return out, decodeInto(v, out)
+}
+
+// valueAt is recordAt for records held by value; a record that did not exist reads as zero.
+func valueAt[T any, P interface {
+	*T
+	encode(*encoder)
+	decode(*decoder)
+}](s *snapshot, key []byte, cur T, exists bool) (T, error) {
+	var now P
+	if exists {
+		now = &cur
+	}
+	old, err := recordAt[T, P](s, key, now)
+	var zero T
+	if err != nil || old == nil {
+		return zero, err
+	}
+	return *old, nil
+}
+
+func (s *snapshot) account(a Address) (*Account, error) {
+	return recordAt(s, keyAccount(a), s.st.Accounts[a])
+}
+
+func (s *snapshot) asset(sym string) (*Asset, error) {
+	return recordAt(s, keyAsset(sym), s.st.Assets[sym])
+}
+
+func (s *snapshot) settlement(id Hash) (*Settlement, error) {
+	return recordAt(s, keySettlement(id), s.st.Settlements[id])
+}
+
+func (s *snapshot) member(id string) (*Member, error) {
+	return recordAt(s, keyMember(id), s.st.Members[id])
 }
 
 func (s *snapshot) balance(k BalanceKey) (Balance, error) {
 	cur, ok := s.st.Balances[k]
-	if s.h == s.st.Height {
-		return cur, nil
-	}
-	var curEnc []byte
-	if ok {
-		curEnc = encodeRecord(&cur)
-	}
-	v, err := s.value(keyBalance(k), curEnc)
-	var b Balance
-	if err != nil || v == nil {
-		return b, err
-	}
-	return b, decodeInto(v, &b)
-}
-
-func (s *snapshot) asset(sym string) (*Asset, error) {
-	cur := s.st.Assets[sym]
-	if s.h == s.st.Height {
-		return cur, nil
-	}
-	v, err := s.value(keyAsset(sym), encodeOld(cur))
-	if err != nil || v == nil {
-		return nil, err
-	}
-	as := &Asset{}
-	return as, decodeInto(v, as)
-}
-
-func (s *snapshot) settlement(id Hash) (*Settlement, error) {
-	cur := s.st.Settlements[id]
-	if s.h == s.st.Height {
-		return cur, nil
-	}
-	v, err := s.value(keySettlement(id), encodeOld(cur))
-	if err != nil || v == nil {
-		return nil, err
-	}
-	se := &Settlement{}
-	return se, decodeInto(v, se)
-}
-
-func (s *snapshot) member(id string) (*Member, error) {
-	cur := s.st.Members[id]
-	if s.h == s.st.Height {
-		return cur, nil
-	}
-	v, err := s.value(keyMember(id), encodeOld(cur))
-	if err != nil || v == nil {
-		return nil, err
-	}
-	m := &Member{}
-	return m, decodeInto(v, m)
+	return valueAt(s, keyBalance(k), cur, ok)
 }
 
 func (s *snapshot) reserves() (Reserves, error) {
-	r := s.st.Reserves
-	if s.h == s.st.Height {
-		return r, nil
-	}
-	v, err := s.value(keyReserves(), encodeRecord(&r))
-	var out Reserves
-	if err != nil || v == nil {
-		return out, err
-	}
-	return out, decodeInto(v, &out)
+	return valueAt(s, keyReserves(), s.st.Reserves, true)
 }
 
 func (s *snapshot) stats() (Stats, error) {
-	cur := s.st.Stats
-	if s.h == s.st.Height {
-		return cur, nil
-	}
-	v, err := s.value(keyStats(), encodeRecord(&cur))
-	var out Stats
-	if err != nil || v == nil {
-		return out, err
-	}
-	return out, decodeInto(v, &out)
+	return valueAt(s, keyStats(), s.st.Stats, true)
 }
 
 // assets lists every asset at the height, by symbol.
