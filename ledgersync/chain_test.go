@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
-	abci "github.com/cometbft/cometbft/abci/types"
-
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 
@@ -28,16 +24,14 @@ const (
 // (a new partition) and several market days.
 var genesisTime = time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
 
-// testChain executes blocks through the ledger app, as CometBFT would, and serves them as a
-// BlockSource. It keeps every block's holdings, to check holdings at past heights.
+// testChain generates random transactions, executes them with memchain (which serves the
+// blocks as a BlockSource), and keeps every block's holdings, to check holdings at past
+// heights.
 type testChain struct {
+	*memchain.Chain
 	t   testing.TB
-	app *ledger.App
 	rng *rand.Rand
 
-	mu      sync.Mutex
-	blocks  []*node.CommittedBlock // blocks[h-1]
-	grown   chan struct{}
 	holding []map[ledger.BalanceKey]ledger.Balance // holding[h], after block h
 
 	now     time.Time
@@ -61,19 +55,15 @@ func addrOf(k ed25519.PrivateKey) ledger.Address { return ledger.AddressOf(ledge
 // seeds share genesis and the set-up blocks, then fork.
 func newTestChain(t testing.TB, seed uint64) *testChain {
 	t.Helper()
-	app, err := ledger.NewApp(ledger.Config{Dir: t.TempDir(), VerifyWorkers: 2})
+	mc, err := memchain.New(memchain.Config{
+		Dir: t.TempDir(), ChainID: testChainID, Genesis: demoGenesis(), GenesisTime: genesisTime, VerifyWorkers: 2,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { app.Close() })
-	g, _ := json.Marshal(demoGenesis())
-	if _, err := app.InitChain(context.Background(), &abci.InitChainRequest{
-		ChainId: testChainID, AppStateBytes: g, InitialHeight: 1, Time: genesisTime,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { mc.Close() })
 	c := &testChain{
-		t: t, app: app, rng: rand.New(rand.NewPCG(seed, 7)), grown: make(chan struct{}),
+		Chain: mc, t: t, rng: rand.New(rand.NewPCG(seed, 7)),
 		now: genesisTime, nonces: map[ledger.Address]uint64{},
 		holding: []map[ledger.BalanceKey]ledger.Balance{{}},
 	}
@@ -191,84 +181,32 @@ func (c *testChain) Run(n, perBlock int) {
 }
 
 // Next executes and commits one block.
+// Next executes a block of txs step after the previous one and records the holdings after it.
 func (c *testChain) Next(step time.Duration, txs ...[]byte) {
 	c.t.Helper()
-	c.mu.Lock()
-	h := int64(len(c.blocks)) + 1
-	var prev []byte
-	if h > 1 {
-		prev = c.blocks[h-2].Hash
-	}
-	c.mu.Unlock()
 	c.now = c.now.Add(step)
-	ctx := context.Background()
-	resp, err := c.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: h, Time: c.now, Txs: txs})
-	if err != nil {
+	if _, err := c.Chain.Next(c.now, txs); err != nil {
 		c.t.Fatal(err)
-	}
-	if _, err := c.app.Commit(ctx, &abci.CommitRequest{}); err != nil {
-		c.t.Fatal(err)
-	}
-	hash := sha256.New()
-	_ = binary.Write(hash, binary.BigEndian, h)
-	hash.Write(prev)
-	hash.Write(resp.AppHash)
-	for _, tx := range txs {
-		s := ledger.TxHash(tx)
-		hash.Write(s[:])
 	}
 	snap := map[ledger.BalanceKey]ledger.Balance{}
-	c.app.View(func(st *ledger.State) {
+	c.App().View(func(st *ledger.State) {
 		for k, v := range st.Balances {
 			snap[k] = v
 		}
 	})
-	b := &node.CommittedBlock{
-		Height: h, Time: c.now, Hash: hash.Sum(nil), ChainID: testChainID, Proposer: make([]byte, 20),
-		Txs: txs, TxResults: resp.TxResults, Events: resp.Events, AppHash: resp.AppHash,
-	}
-	c.mu.Lock()
-	c.blocks = append(c.blocks, b)
 	c.holding = append(c.holding, snap)
-	close(c.grown)
-	c.grown = make(chan struct{})
-	c.mu.Unlock()
 }
 
-// Height is the latest block's height.
-func (c *testChain) Height() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return int64(len(c.blocks))
-}
-
-// Block implements node.BlockSource.
-func (c *testChain) Block(ctx context.Context, h int64) (*node.CommittedBlock, error) {
-	for {
-		c.mu.Lock()
-		if h >= 1 && h <= int64(len(c.blocks)) {
-			b := c.blocks[h-1]
-			c.mu.Unlock()
-			return b, nil
+// blocks returns every block of the chain, in height order.
+func (c *testChain) blocks() []*node.CommittedBlock {
+	c.t.Helper()
+	out := make([]*node.CommittedBlock, 0, c.Height())
+	for h := int64(1); h <= c.Height(); h++ {
+		b, err := c.Block(context.Background(), h)
+		if err != nil {
+			c.t.Fatal(err)
 		}
-		grown := c.grown
-		c.mu.Unlock()
-		select {
-		case <-grown:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		out = append(out, b)
 	}
-}
-
-// Status implements node.BlockSource.
-func (c *testChain) Status(context.Context) (node.Status, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st := node.Status{ChainID: testChainID, LatestHeight: int64(len(c.blocks)), EarliestHeight: 1}
-	if n := len(c.blocks); n > 0 {
-		st.LatestTime = c.blocks[n-1].Time
-		st.LatestBlockHash = c.blocks[n-1].Hash
-	}
-	return st, nil
+	return out
 }

@@ -106,7 +106,7 @@ func TestKilledMidSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gob.NewEncoder(f).Encode(src.blocks); err != nil {
+	if err := gob.NewEncoder(f).Encode(src.blocks()); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

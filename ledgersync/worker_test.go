@@ -104,7 +104,7 @@ func TestSyncMatchesLedger(t *testing.T) {
 	}
 
 	var st *ledger.State
-	src.app.View(func(s *ledger.State) { st = s })
+	src.App().View(func(s *ledger.State) { st = s })
 	// Balances.
 	var rows []store.Balance
 	if err := db.Gorm.Find(&rows).Error; err != nil {
