@@ -137,8 +137,7 @@ lag. Stop it with Ctrl-C.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			return runPortal(ctx, cmd.OutOrStdout(), c, log)
+			return runPortal(ctx, cmd.OutOrStdout(), c, cmdLogger(cmd))
 		},
 	}
 	f := cmd.Flags()
@@ -199,6 +198,11 @@ func (c *portalConfig) applyDevnet(p2pGiven, rpcGiven, dbGiven bool) error {
 		c.freshDB = true
 	}
 	return nil
+}
+
+// cmdLogger logs at info to the command's error output.
+func cmdLogger(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
 	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
@@ -38,17 +40,18 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// runningPortal is a `ledgerscope portal` command running in the background.
+// runningPortal is a `ledgerscope portal` (or sync) command running in the background.
 type runningPortal struct {
 	out    *lockedBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startPortalCmd(ctx context.Context, args ...string) *runningPortal {
+// startCmd runs the command that newCmd makes with args in the background.
+func startCmd(ctx context.Context, newCmd func() *cobra.Command, args ...string) *runningPortal {
 	ctx, cancel := context.WithCancel(ctx)
 	r := &runningPortal{out: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
-	cmd := newPortalCmd()
+	cmd := newCmd()
 	cmd.SetOut(r.out)
 	cmd.SetErr(r.out)
 	cmd.SetArgs(args)
@@ -118,9 +121,9 @@ func waitSynced(ctx context.Context, t *testing.T, db *store.DB, r *runningPorta
 	}
 }
 
-// checkDatabase compares PostgreSQL with the portal's node up to height h: every block once,
+// checkDatabase compares PostgreSQL with the node at nodeRPC up to height h: every block once,
 // its hash as the node has it, and every transaction submitted (failed ones included).
-func checkDatabase(ctx context.Context, t *testing.T, db *store.DB, portalRPC string, h int64, wantTxs int) {
+func checkDatabase(ctx context.Context, t *testing.T, db *store.DB, nodeRPC string, h int64, wantTxs int) {
 	t.Helper()
 	var blocks, top, txs int64
 	q := "SELECT count(*), max(height), (SELECT count(*) FROM transactions WHERE height <= $1) FROM blocks WHERE height <= $1"
@@ -130,7 +133,7 @@ func checkDatabase(ctx context.Context, t *testing.T, db *store.DB, portalRPC st
 	if blocks != h || top != h || txs != int64(wantTxs) {
 		t.Fatalf("up to height %d: %d blocks (top %d), %d txs; want %d blocks and %d txs", h, blocks, top, txs, h, wantTxs)
 	}
-	src, err := node.NewRPCSource(node.RPCSourceConfig{Remote: portalRPC})
+	src, err := node.NewRPCSource(node.RPCSourceConfig{Remote: nodeRPC})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func checkDatabase(ctx context.Context, t *testing.T, db *store.DB, portalRPC st
 		t.Fatal(err)
 	}
 	if !bytes.Equal(hash, b.Hash) {
-		t.Fatalf("block %d: database %X, portal node %X", h, hash, b.Hash)
+		t.Fatalf("block %d: database %X, node %X", h, hash, b.Hash)
 	}
 }
 
@@ -179,7 +182,7 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	port := dn.Meta.P2PPort(dn.Meta.Validators + 1)
 	rpcAddr := fmt.Sprintf("127.0.0.1:%d", port+1)
 	home := filepath.Join(t.TempDir(), "portal")
-	first := startPortalCmd(ctx, "--home", home, "--from-devnet", opts.Home,
+	first := startCmd(ctx, newPortalCmd, "--home", home, "--from-devnet", opts.Home,
 		"--p2p-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--rpc-listen", "tcp://"+rpcAddr,
 		"--report-every", "200ms")
 	half := len(tr.Load) / 2
@@ -204,7 +207,7 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	top = submitPhases(ctx, t, v0, [][][]byte{tr.Load[half:]})
 	want += len(tr.Load) - half
 
-	second := startPortalCmd(ctx, "--home", home, "--report-every", "200ms")
+	second := startCmd(ctx, newPortalCmd, "--home", home, "--report-every", "200ms")
 	waitSynced(ctx, t, db, second, top)
 	checkDatabase(ctx, t, db, "http://"+rpcAddr, top, want)
 	second.stop(t)
@@ -218,6 +221,23 @@ func TestPortalFollowsDevnet(t *testing.T) {
 		t.Errorf("resumed at height %d, below the %d the first run had synced", h, firstTop)
 	}
 	t.Logf("second run:\n%s", out)
+
+	// `ledgerscope sync` is the same worker without the node, following the validator's RPC:
+	// its database ends with the same rows.
+	rurl := pgtest.URL(t)
+	t.Setenv("DATABASE_URL", rurl)
+	rdb, err := store.Open(ctx, store.Config{URL: rurl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	sync := startCmd(ctx, newSyncCmd, "--node-rpc", dn.RPC(), "--report-every", "200ms")
+	waitSynced(ctx, t, rdb, sync, top)
+	checkDatabase(ctx, t, rdb, dn.RPC(), top, want)
+	sync.stop(t)
+	if out := sync.out.String(); !strings.Contains(out, "following      "+dn.RPC()) {
+		t.Errorf("sync's output lacks the node it follows:\n%s", out)
+	}
 }
 
 // TestPortalFlags checks the combinations that cannot work fail before anything starts.

@@ -31,7 +31,7 @@ ledgerscope portal --no-node --node-rpc URL.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runPortal(ctx, cmd.OutOrStdout(), c, cliLogger())
+			return runPortal(ctx, cmd.OutOrStdout(), c, cmdLogger(cmd))
 		},
 	}
 	f := cmd.Flags()
