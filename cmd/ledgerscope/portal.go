@@ -47,9 +47,6 @@ type portalConfig struct {
 	home        string
 	moniker     string
 	genesisPath string
-	// genesisDoc, when set, is the chain's genesis, given by a caller that holds it (the
-	// devnet) instead of a file.
-	genesisDoc  *types.GenesisDoc
 	peers       []string
 	fromDevnet  string
 	p2pListen   string
@@ -319,14 +316,11 @@ func (c portalConfig) check() error {
 	return nil
 }
 
-// loadGenesis finds the chain's genesis: given by the caller, a file, the one a node home
-// already holds, or, following a remote node, the node's.
+// loadGenesis finds the chain's genesis: a file, the one a node home already holds, or,
+// following a remote node, the node's.
 func (p *portal) loadGenesis(ctx context.Context) (*types.GenesisDoc, error) {
 	c := p.cfg
 	switch {
-	case c.genesisDoc != nil:
-		p.genesis = "given"
-		return c.genesisDoc, nil
 	case c.genesisPath != "":
 		p.genesis = c.genesisPath
 		return loadGenesisDoc(ctx, c.genesisPath, "")
