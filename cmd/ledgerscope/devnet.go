@@ -79,23 +79,27 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 	fmt.Fprintf(out, "  signing keys   %s/keys (regulator, szfe, bocs, htsc, ...)\n", opts.Home)
 	fmt.Fprintf(out, "  try            bin/ledgerscope query members --home %s\n", opts.Home)
 
-	var worker *ledgersync.Worker
+	var p *portal
 	if f.sync {
-		w, dsn, closeDB, err := startPortalSync(ctx, net, f.db, log)
-		if err != nil {
+		var err error
+		if p, err = startPortal(ctx, devnetPortal(net, opts, f), log); err != nil {
 			return err
 		}
-		defer closeDB()
-		worker = w
-		fmt.Fprintf(out, "  PostgreSQL     %s\n", dsn)
-		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", dsn)
+		defer func() {
+			if err := p.Close(); err != nil {
+				log.Error("portal stop", "err", err)
+			}
+		}()
+		fmt.Fprintf(out, "  portal node    %s, re-executing every block\n", p.node.P2PAddress())
+		fmt.Fprintf(out, "  PostgreSQL     %s\n", p.db.URL())
+		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", p.db.URL())
 	}
 	if f.load.rate > 0 {
 		go runDevnetLoad(ctx, net, opts, f.load, log)
 		fmt.Fprintf(out, "  traffic        %.0f tx/s, %.0f%% violation scenarios, ground truth in %s/truth.jsonl\n",
 			f.load.rate, 100*f.load.violations, opts.Home)
 	}
-	return reportProgress(ctx, net, worker, out, f.every)
+	return reportProgress(ctx, net, p, out, f.every)
 }
 
 // runDevnetLoad drives the load generator in-process against validator 0: the chain is set up
@@ -118,44 +122,32 @@ func runDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf
 	}
 }
 
-// startPortalSync starts the portal's full node in the devnet and a sync worker on it.
-func startPortalSync(ctx context.Context, net *devnet.Net, dbc dbConfig, log *slog.Logger) (*ledgersync.Worker, string, func(), error) {
-	full, err := net.AddFullNode(ctx, "PORTAL", net.Meta.Validators+1)
-	if err != nil {
-		return nil, "", nil, err
+// devnetPortal is the portal that devnet --sync runs beside the validators: the same full
+// node, sync and rules as the portal command, in the devnet's home and its first port slot
+// after the validators, on a fresh database when the chain is new.
+func devnetPortal(net *devnet.Net, opts devnet.Options, f devnetFlags) portalConfig {
+	return portalConfig{
+		home:        filepath.Join(opts.Home, "portal"),
+		moniker:     "PORTAL",
+		genesisPath: devnet.GenesisFile(opts.Home),
+		peers:       net.Meta.Peers(),
+		p2pListen:   fmt.Sprintf("tcp://127.0.0.1:%d", net.Meta.P2PPort(net.Meta.Validators+1)),
+		given:       givenSettings{peers: true, p2pListen: true, p2pExternal: true, rpcListen: true, dbName: true},
+		rules:       true,
+		db:          f.db,
+		logEvery:    ledgersync.DefaultLogEvery,
+		every:       f.every,
+		freshDB:     net.Fresh,
 	}
-	doc, err := net.Genesis()
-	if err != nil {
-		return nil, "", nil, err
-	}
-	g, err := ledgersync.GenesisFromDoc(doc)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	d, err := openDatabaseAfresh(ctx, dbc, log, true, net.Fresh)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	w, err := newSyncWorker(full.Node, d.DB, g, ledgersync.DefaultLogEvery, log)
-	if err != nil {
-		d.Close()
-		return nil, "", nil, err
-	}
-	go func() {
-		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("ledgersync stopped", "err", err)
-		}
-	}()
-	if err := startRules(ctx, d, log); err != nil {
-		d.Close()
-		return nil, "", nil, err
-	}
-	return w, d.URL(), d.Close, nil
 }
 
 // reportProgress prints the chain's height and committed throughput until ctx ends, reading
 // blocks from validator 0 as any follower would, and the sync worker's position if it runs.
-func reportProgress(ctx context.Context, net *devnet.Net, w *ledgersync.Worker, out io.Writer, every time.Duration) error {
+func reportProgress(ctx context.Context, net *devnet.Net, p *portal, out io.Writer, every time.Duration) error {
+	var halted <-chan struct{} // nil without the portal: never ready
+	if p != nil {
+		halted = p.Failed()
+	}
 	src := net.Members[0].Node
 	next := net.Members[0].App.Height() + 1
 	var txs, failed int
@@ -169,6 +161,8 @@ func reportProgress(ctx context.Context, net *devnet.Net, w *ledgersync.Worker, 
 			return nil
 		case <-src.Done():
 			return fmt.Errorf("validator 0 stopped: %w", src.Err())
+		case <-halted:
+			return p.Err()
 		case now := <-ticker.C:
 			h := net.Members[0].App.Height()
 			for ; next <= h; next++ {
@@ -189,8 +183,8 @@ func reportProgress(ctx context.Context, net *devnet.Net, w *ledgersync.Worker, 
 			secs := now.Sub(last).Seconds()
 			line := fmt.Sprintf("%s height %d  %.1f tx/s  (%d txs, %d failed, in the last %.0fs)",
 				now.Format("15:04:05"), h, float64(txs)/secs, txs, failed, secs)
-			if w != nil {
-				m := w.Metrics()
+			if p != nil {
+				m := p.worker.Metrics()
 				line += fmt.Sprintf("  synced %d, lag %d", m.SyncedHeight, m.LagHeights)
 				if m.Halted {
 					line += "  SYNC HALTED: " + m.HaltReason

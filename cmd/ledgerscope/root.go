@@ -25,6 +25,7 @@ func newRootCmd() *cobra.Command {
 		newRulesCmd(),
 		newViolationsCmd(),
 		newReconcileCmd(),
+		newPortalCmd(),
 	)
 	return root
 }

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -260,19 +258,4 @@ func newRulesWatchlistCmd() *cobra.Command {
 	addDBFlags(upload, &db)
 	cmd.AddCommand(upload)
 	return cmd
-}
-
-// startRules runs the compliance rules behind the sync cursor, in the background, for the
-// commands that also run the sync worker.
-func startRules(ctx context.Context, d *database, log *slog.Logger) error {
-	r, err := compliance.NewRunner(compliance.RunnerConfig{DB: d.DB, Logger: log.With("component", "compliance")})
-	if err != nil {
-		return err
-	}
-	go func() {
-		if err := r.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("compliance rules stopped", "err", err)
-		}
-	}()
-	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,78 +11,34 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
-
-	"github.com/ledgerscope/ledgerscope/ledger/node"
-	"github.com/ledgerscope/ledgerscope/ledgersync"
-	"github.com/ledgerscope/ledgerscope/store"
 )
 
-// syncConfig is the sync command's flags.
-type syncConfig struct {
-	db       dbConfig
-	nodeRPC  string
-	genesis  string
-	logEvery int64
-	rules    bool
-}
-
 // newSyncCmd is `ledgerscope sync --node-rpc URL`: ledgersync following a remote node over
-// CometBFT's RPC. The portal command runs the same worker on its embedded node (newSyncWorker).
+// CometBFT's RPC, with the rules behind it. It is the portal command without its node
+// (portal --no-node), the same code.
 func newSyncCmd() *cobra.Command {
-	var c syncConfig
+	c := portalConfig{noNode: true}
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Replicate a node's committed blocks into PostgreSQL, exactly once",
-		Args:  cobra.NoArgs,
+		Long: `Replicate a remote node's committed blocks into PostgreSQL, exactly once, following it
+over CometBFT's RPC, with the compliance rules evaluated behind the sync. The same as
+ledgerscope portal --no-node --node-rpc URL.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if c.nodeRPC == "" {
 				return errorf("--node-rpc is required (e.g. http://127.0.0.1:26657)")
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log := cliLogger()
-			doc, err := loadGenesisDoc(ctx, c.genesis, c.nodeRPC)
-			if err != nil {
-				return err
-			}
-			g, err := ledgersync.GenesisFromDoc(doc)
-			if err != nil {
-				return err
-			}
-			src, err := node.NewRPCSource(node.RPCSourceConfig{Remote: c.nodeRPC})
-			if err != nil {
-				return err
-			}
-			d, err := openDatabase(ctx, c.db, log, true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			w, err := newSyncWorker(src, d.DB, g, c.logEvery, log)
-			if err != nil {
-				return err
-			}
-			if c.rules {
-				if err := startRules(ctx, d, log); err != nil {
-					return err
-				}
-			}
-			return w.Run(ctx)
+			return runPortal(ctx, cmd.OutOrStdout(), c, cmdLogger(cmd))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&c.nodeRPC, "node-rpc", "", "CometBFT RPC address of the node to follow; it must keep FinalizeBlock results")
-	f.StringVar(&c.genesis, "genesis", "", "the chain's genesis.json; default: fetched from the node")
-	f.Int64Var(&c.logEvery, "log-every", ledgersync.DefaultLogEvery, "log progress every this many blocks")
-	f.BoolVar(&c.rules, "rules", true, "evaluate the compliance rules behind the sync")
-	addDBFlags(cmd, &c.db)
+	f.StringVar(&c.genesisPath, "genesis", "", "the chain's genesis.json; default: fetched from the node")
+	addFollowFlags(cmd, &c)
 	return cmd
-}
-
-// newSyncWorker builds the worker for a block source; the caller runs it (w.Run(ctx)) and
-// reads w.Metrics() for the status page and /metrics.
-func newSyncWorker(src node.BlockSource, db *store.DB, g store.Genesis, logEvery int64, log *slog.Logger) (*ledgersync.Worker, error) {
-	return ledgersync.New(ledgersync.Config{Source: src, DB: db, Genesis: g, LogEvery: logEvery, Logger: log.With("component", "ledgersync")})
 }
 
 // loadGenesisDoc reads the genesis document from a file, or from the node's RPC.

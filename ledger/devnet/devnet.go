@@ -128,18 +128,39 @@ func Start(ctx context.Context, opts Options) (*Net, error) {
 	return net, nil
 }
 
+// Load reads the devnet.json of the devnet in home, for a process that follows the devnet from
+// outside it (the portal command's --from-devnet). It fails with an error wrapping
+// os.ErrNotExist when home holds no devnet.
+func Load(home string) (Meta, error) {
+	metaPath := filepath.Join(home, "devnet.json")
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		return Meta{}, fmt.Errorf("devnet: %w", err)
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Meta{}, fmt.Errorf("devnet: %s: %w", metaPath, err)
+	}
+	return m, nil
+}
+
+// GenesisFile is the genesis.json of the devnet in home. Every node's home holds a copy; this
+// is validator 0's, which exists from the devnet's first start.
+func GenesisFile(home string) string {
+	return filepath.Join(nodeHome(home, ledger.DemoExchanges[0]), "config", "genesis.json")
+}
+
+// nodeHome is the CometBFT home of the devnet node called name.
+func nodeHome(home, name string) string { return filepath.Join(home, strings.ToLower(name)) }
+
 // prepare writes the homes, genesis and demo keys the first time, and reads devnet.json.
 func prepare(opts Options) (Meta, bool, error) {
-	metaPath := filepath.Join(opts.Home, "devnet.json")
-	if b, err := os.ReadFile(metaPath); err == nil {
-		var m Meta
-		if err := json.Unmarshal(b, &m); err != nil {
-			return Meta{}, false, fmt.Errorf("devnet: %s: %w", metaPath, err)
-		}
+	if m, err := Load(opts.Home); err == nil {
 		return m, false, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return Meta{}, false, fmt.Errorf("devnet: %w", err)
+		return Meta{}, false, err
 	}
+	metaPath := filepath.Join(opts.Home, "devnet.json")
 	m := Meta{ChainID: opts.ChainID, Seed: opts.Seed, Validators: opts.Validators, BasePort: opts.BasePort,
 		Genesis: time.Now().UTC().Truncate(time.Second)}
 	if err := os.MkdirAll(opts.Home, 0o700); err != nil {
@@ -181,17 +202,23 @@ func nodeKey(seed, name string) cmted25519.PrivKey {
 	return cmted25519.PrivKey(ledger.DemoKey(seed, "node/"+name))
 }
 
-func (n *Net) p2pPort(i int) int { return n.Meta.BasePort + 10*i }
+// P2PPort is the P2P port of port slot i: validators take slots 0 to Validators-1 and full
+// nodes the slots after them; a node serving RPC serves it on the next port.
+func (m Meta) P2PPort(slot int) int { return m.BasePort + 10*slot }
+
+// Peers lists every validator's "nodeid@127.0.0.1:port", the persistent peers of a node that
+// follows the devnet.
+func (m Meta) Peers() []string { return m.peers("") }
 
 // peers lists every validator's "id@host:port" except skip's.
-func (n *Net) peers(skip string) []string {
+func (m Meta) peers(skip string) []string {
 	var out []string
-	for i := range n.Meta.Validators {
+	for i := range m.Validators {
 		name := ledger.DemoExchanges[i]
 		if name == skip {
 			continue
 		}
-		out = append(out, node.PeerAddress(nodeKey(n.Meta.Seed, name), fmt.Sprintf("127.0.0.1:%d", n.p2pPort(i))))
+		out = append(out, node.PeerAddress(nodeKey(m.Seed, name), fmt.Sprintf("127.0.0.1:%d", m.P2PPort(i))))
 	}
 	return out
 }
@@ -199,14 +226,14 @@ func (n *Net) peers(skip string) []string {
 // start writes (if needed) and starts one node with its app. Validator i uses port slot i;
 // full nodes use the slots after the validators.
 func (n *Net) start(ctx context.Context, name string, slot int, validator bool) (*Member, error) {
-	home := filepath.Join(n.opts.Home, strings.ToLower(name))
+	home := nodeHome(n.opts.Home, name)
 	cfg := node.DefaultConfig(home, name)
 	cfg.Validator = validator
-	cfg.P2PListen = fmt.Sprintf("tcp://127.0.0.1:%d", n.p2pPort(slot))
+	cfg.P2PListen = fmt.Sprintf("tcp://127.0.0.1:%d", n.Meta.P2PPort(slot))
 	if slot == 0 {
 		cfg.RPCListen = fmt.Sprintf("tcp://127.0.0.1:%d", n.Meta.BasePort+1)
 	}
-	cfg.PersistentPeers = n.peers(name)
+	cfg.PersistentPeers = n.Meta.peers(name)
 	// The app guards its own state, so CheckTx calls may run at once, and while a block
 	// executes: gossiped transactions are verified on both cores.
 	cfg.ABCIConcurrency = node.ABCIConsensusOnly

@@ -3,8 +3,13 @@ package devnet_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
@@ -129,5 +134,61 @@ func TestRestartResumes(t *testing.T) {
 	}
 	if len(b.AppHash) == 0 {
 		t.Fatal("no app hash after restart")
+	}
+}
+
+// TestFollowFromOutside reads a running devnet as a process outside it does (the portal
+// command's --from-devnet): devnet.json, the genesis file and the validators' peer addresses
+// are those of the running nodes.
+func TestFollowFromOutside(t *testing.T) {
+	ctx := context.Background()
+	opts := devnettest.Options(t, 2)
+	dn, err := devnet.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Stop()
+	meta, err := devnet.Load(opts.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta != dn.Meta {
+		t.Fatalf("Load: %+v, running devnet %+v", meta, dn.Meta)
+	}
+	b, err := os.ReadFile(devnet.GenesisFile(opts.Home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := types.GenesisDocFromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := dn.Genesis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file holds the app state indented; its content is what counts.
+	var got, exp bytes.Buffer
+	if err := json.Compact(&got, doc.AppState); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Compact(&exp, want.AppState); err != nil {
+		t.Fatal(err)
+	}
+	if doc.ChainID != want.ChainID || !doc.GenesisTime.Equal(want.GenesisTime) || !bytes.Equal(got.Bytes(), exp.Bytes()) ||
+		len(doc.Validators) != len(want.Validators) || !bytes.Equal(doc.Validators[1].PubKey.Bytes(), want.Validators[1].PubKey.Bytes()) {
+		t.Fatalf("genesis file differs from the devnet's genesis")
+	}
+	peers := meta.Peers()
+	if len(peers) != len(dn.Members) {
+		t.Fatalf("%d peers for %d validators", len(peers), len(dn.Members))
+	}
+	for i, m := range dn.Members {
+		if peers[i] != m.Node.P2PAddress() {
+			t.Errorf("peer %d: %s, node says %s", i, peers[i], m.Node.P2PAddress())
+		}
+	}
+	if _, err := devnet.Load(t.TempDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load of an empty directory: %v, want os.ErrNotExist", err)
 	}
 }
