@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ type builder struct {
 	now    time.Time
 	nonces map[ledger.Address]uint64
 	n      int
+	// beforeRules, when set, runs on the synced database before the rules: a watch list
+	// upload, or rows crafted to show what the ledger itself never writes.
+	beforeRules func(db *store.DB)
 }
 
 func newBuilder(t *testing.T, start time.Time) *builder {
@@ -41,10 +45,17 @@ func (b *builder) sign(body ledger.Body, keys ...ed25519.PrivateKey) []byte {
 // block commits txs at the builder's clock, then advances it by step.
 func (b *builder) block(step time.Duration, txs ...[]byte) {
 	b.t.Helper()
+	b.expect(step, ledger.CodeOK, txs...)
+}
+
+// expect is block for transactions that must all end with code: refused attempts are
+// committed and on the record like any other transaction.
+func (b *builder) expect(step time.Duration, code ledger.Code, txs ...[]byte) {
+	b.t.Helper()
 	resp := b.c.execRaw(b.now, txs)
 	for i, r := range resp.TxResults {
-		if r.Code != 0 {
-			b.t.Fatalf("block %d tx %d: code %d %s", b.c.Height(), i, r.Code, r.Log)
+		if ledger.Code(r.Code) != code {
+			b.t.Fatalf("block %d tx %d: code %d %s, want %s", b.c.Height(), i, r.Code, r.Log, code)
 		}
 	}
 	b.now = b.now.Add(step)
@@ -70,14 +81,24 @@ func (b *builder) fund(k ed25519.PrivateKey, amount uint64, reserve *uint64) {
 		b.sign(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(k), Amount: amount}, memberKey("BOCS")))
 }
 
-// flagged syncs the chain, runs the rules and returns the violations of one rule.
-func (b *builder) flagged(rule, subject string) []string {
+// violations syncs the chain, calls beforeRules if set, runs the rules and returns every
+// violation.
+func (b *builder) violations() []store.Violation {
 	b.t.Helper()
 	db := pgtest.New(b.t)
 	syncAll(b.t, b.c, db)
+	if b.beforeRules != nil {
+		b.beforeRules(db)
+	}
 	runAll(b.t, db, 3)
+	return allViolations(b.t, db)
+}
+
+// flagged syncs the chain, runs the rules and returns the violations of one rule.
+func (b *builder) flagged(rule, subject string) []string {
+	b.t.Helper()
 	var out []string
-	for _, v := range allViolations(b.t, db) {
+	for _, v := range b.violations() {
 		if v.RuleID == rule && (subject == "" || v.Subject == subject) {
 			out = append(out, v.Subject+" "+v.Summary)
 		}
@@ -93,17 +114,19 @@ func TestBoundaries(t *testing.T) {
 	holder := ownerHex(hashOf("h"))
 	cases := []struct {
 		rule string
+		// aspect names which threshold of the rule the case is about, when it has several.
+		aspect string
 		// subject, when set, is the one subject the case is about (others, such as an
 		// issuer holding the whole supply, may trip the rule on their own).
 		subject string
 		build   func(b *builder, at bool)
 	}{
-		{RuleLVInd, "", func(b *builder, at bool) {
+		{RuleLVInd, "", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindIndividual, "")
 			b.fund(a, tInd-1+boolU(at), &res) // the day's sum: exactly T, or T-1
 		}},
-		{RuleLVInst, "", func(b *builder, at bool) {
+		{RuleLVInst, "", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindInstitution, "")
 			b.fund(a, defaultLVInstitution/2, &res)
@@ -111,7 +134,7 @@ func TestBoundaries(t *testing.T) {
 			// Debits count with credits: T/2 received and T/2 (or one fen less) paid.
 			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVInstitution/2 - 1 + boolU(at)}, a))
 		}},
-		{RuleStruct, "", func(b *builder, at bool) {
+		{RuleStruct, "", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindIndividual, "s")
 			b.fund(a, 4*tInd, &res)
@@ -121,26 +144,26 @@ func TestBoundaries(t *testing.T) {
 				b.block(time.Minute, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: amt}, a))
 			}
 		}},
-		{RuleRapid, "", func(b *builder, at bool) {
+		{RuleRapid, "", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindIndividual, "")
 			b.fund(a, 1_000_00, &res)
 			to := b.account(ledger.KindIndividual, "")
 			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: 900_00 - 1 + boolU(at)}, a))
 		}},
-		{RuleReserve, "", func(b *builder, at bool) {
+		{RuleReserve, "", "", func(b *builder, at bool) {
 			a := b.account(ledger.KindIndividual, "")
 			b.block(time.Second,
 				b.sign(&ledger.AttestReserves{Amount: 1_000_00, AsOf: b.now.Unix(), Report: sha256.Sum256([]byte("r"))}, memberKey("BOCS")),
 				b.sign(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(a), Amount: 1_000_00 + boolU(at)}, memberKey("BOCS")))
 		}},
-		{RuleAttestAge, "", func(b *builder, at bool) {
+		{RuleAttestAge, "", "", func(b *builder, at bool) {
 			// Older than the limit trips it: 31 days and a second after the attestation, or exactly 31 days.
 			b.block(31*24*time.Hour+time.Duration(boolU(at))*time.Second,
 				b.sign(&ledger.AttestReserves{Amount: 1, AsOf: b.now.Unix(), Report: sha256.Sum256([]byte("r"))}, memberKey("BOCS")))
 			b.block(time.Second)
 		}},
-		{RuleHold5, holder, func(b *builder, at bool) {
+		{RuleHold5, "", holder, func(b *builder, at bool) {
 			big := b.account(ledger.KindInstitution, "")
 			a := b.account(ledger.KindIndividual, "h")
 			a2 := b.account(ledger.KindIndividual, "h")
@@ -152,7 +175,7 @@ func TestBoundaries(t *testing.T) {
 				b.sign(&ledger.Transfer{To: addr(a), Asset: "600900", Amount: 30_000}, big),
 				b.sign(&ledger.Transfer{To: addr(a2), Asset: "600900", Amount: 20_000 - 1 + boolU(at)}, big))
 		}},
-		{RulePosLim, ownerHex(hashOf("p")), func(b *builder, at bool) {
+		{RulePosLim, "", ownerHex(hashOf("p")), func(b *builder, at bool) {
 			big := b.account(ledger.KindInstitution, "")
 			a := b.account(ledger.KindIndividual, "p")
 			b.block(time.Second,
@@ -161,7 +184,7 @@ func TestBoundaries(t *testing.T) {
 			// Above the limit trips it: 501 lots, or exactly the limit.
 			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(a), Asset: "IF2612", Amount: 500 + boolU(at)}, big))
 		}},
-		{RuleSession, "", func(b *builder, at bool) {
+		{RuleSession, "", "", func(b *builder, at bool) {
 			var res uint64
 			seller := b.account(ledger.KindIndividual, "")
 			buyer := b.account(ledger.KindIndividual, "")
@@ -173,12 +196,132 @@ func TestBoundaries(t *testing.T) {
 			b.now = time.Date(2026, 11, 2, 15, 0, 0, 0, shanghai).Add(-time.Second + time.Duration(boolU(at))*time.Second)
 			b.block(time.Second, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(seller), Buyer: addr(buyer), Asset: "600901", Quantity: 10, Cash: 100, TradeRef: "B"}, memberKey("SZFE")))
 		}},
+		{RuleHold1, "", holder, func(b *builder, at bool) {
+			big := b.account(ledger.KindInstitution, "")
+			a := b.account(ledger.KindIndividual, "h")
+			b.issue("600903", "SZFE", big, 1_000_000)
+			// The owner reaches 5% in one block: its holding there is the base.
+			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(a), Asset: "600903", Amount: 50_000}, big))
+			// Then exactly 1% of the supply more than the base, or one unit less.
+			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(a), Asset: "600903", Amount: 10_000 - 1 + boolU(at)}, big))
+		}},
+		{RuleSelf, "", "", func(b *builder, at bool) {
+			var res uint64
+			a := b.account(ledger.KindIndividual, "self")
+			owner := "" // an owner of its own
+			if at {
+				owner = "self"
+			}
+			to := b.account(ledger.KindIndividual, owner)
+			b.fund(a, 1_000_00, &res)
+			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: 100_00}, a))
+		}},
+		// MATCHED at its defaults: Δt 5 s, size and price within 1% of the larger. Sizes of
+		// 10,000 units make one unit the step just outside 1%; prices are compared as cash per
+		// unit, cross-multiplied.
+		{RuleMatched, "window", "", func(b *builder, at bool) {
+			b.matchedPair(5*time.Second+time.Duration(1-boolU(at))*time.Second, 10_000, 100_000, 10_000, 100_000)
+		}},
+		{RuleMatched, "size", "", func(b *builder, at bool) {
+			q := 9_900 - 1 + boolU(at)
+			b.matchedPair(time.Second, 10_000, 100_000, q, 10*q)
+		}},
+		{RuleMatched, "price", "", func(b *builder, at bool) {
+			b.matchedPair(time.Second, 10_000, 100_000, 10_000, 99_000-1+boolU(at))
+		}},
+		{RuleFrozen, "", "", func(b *builder, at bool) {
+			var res uint64
+			payer := b.account(ledger.KindIndividual, "")
+			f := b.account(ledger.KindIndividual, "")
+			b.fund(payer, 1_000_00, &res)
+			b.block(time.Second, b.sign(&ledger.Freeze{Account: addr(f), Reason: "boundary"}, demoKey("regulator")))
+			code := ledger.CodeAccountFrozen
+			if !at {
+				b.block(time.Second, b.sign(&ledger.Unfreeze{Account: addr(f), Reason: "boundary"}, demoKey("regulator")))
+				code = ledger.CodeOK
+			}
+			// The regulator's freeze and unfreeze are not activity; a payment to the account is.
+			b.expect(time.Second, code, b.sign(&ledger.Transfer{To: addr(f), Asset: ledger.CoinSymbol, Amount: 100_00}, payer))
+		}},
+		{RuleWatch, "address", "", func(b *builder, at bool) {
+			var res uint64
+			a := b.account(ledger.KindIndividual, "")
+			b.fund(a, 1_000_00, &res)
+			listed := addr(demoKey("boundary/never-registered"))
+			if at {
+				listed = addr(a)
+			}
+			b.watch(listed.String())
+		}},
+		{RuleWatch, "owner_ref", "", func(b *builder, at bool) {
+			var res uint64
+			a := b.account(ledger.KindIndividual, "w")
+			b.fund(a, 1_000_00, &res)
+			listed := "someone else"
+			if at {
+				listed = "w"
+			}
+			b.watch(ownerHex(hashOf(listed)))
+		}},
+		// SETTLE-FAIL: the ledger fails a settlement at the first block after its deadline, so a
+		// confirmation one second late finds it failed; at the deadline it still confirms.
+		{RuleSettleFail, "deadline", "", func(b *builder, at bool) {
+			lock, deadline := b.lockSettlement(time.Minute)
+			b.now = deadline.Add(time.Duration(boolU(at)) * time.Second)
+			code := ledger.CodeOK
+			if at {
+				code = ledger.CodeSettlementClosed
+			}
+			b.expect(time.Second, code, b.sign(&ledger.ConfirmPayment{Settlement: ledger.TxHash(lock), PaymentRef: "UP-B"}, memberKey("UPGW")))
+		}},
+		{RuleSettleFail, "failed", "", func(b *builder, at bool) {
+			lock, _ := b.lockSettlement(time.Hour)
+			var body ledger.Body = &ledger.ConfirmPayment{Settlement: ledger.TxHash(lock), PaymentRef: "UP-B"}
+			if at {
+				body = &ledger.FailSettlement{Settlement: ledger.TxHash(lock), Reason: "fiat returned"}
+			}
+			b.block(time.Second, b.sign(body, memberKey("UPGW")))
+		}},
+		{RuleRapid, "window", "", func(b *builder, at bool) {
+			var res uint64
+			a := b.account(ledger.KindIndividual, "")
+			to := b.account(ledger.KindIndividual, "")
+			received := b.now
+			b.fund(a, 1_000_00, &res)
+			// The window includes its end: sent on exactly an hour after the receipt is inside,
+			// a second later outside.
+			b.now = received.Add(time.Hour + time.Duration(1-boolU(at))*time.Second)
+			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: 950_00}, a))
+		}},
+		// DVP-ATOM is an invariant of the ledger, which settles both legs of a DvP in one
+		// transaction or neither: a normal DvP must not trip it, and only rows crafted after
+		// the sync (the DvP's cash leg deleted) show a lone asset leg.
+		{RuleDvPAtom, "", "", func(b *builder, at bool) {
+			var res uint64
+			seller := b.account(ledger.KindIndividual, "")
+			buyer := b.account(ledger.KindIndividual, "")
+			b.fund(buyer, 1_000_00, &res)
+			b.issue("600906", "SZFE", seller, 1_000)
+			b.block(time.Second, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(seller), Buyer: addr(buyer), Asset: "600906", Quantity: 10, Cash: 100, TradeRef: "B"}, memberKey("SZFE")))
+			if at {
+				b.beforeRules = func(db *store.DB) {
+					if _, err := db.Pool.Exec(context.Background(), `DELETE FROM transfer_legs WHERE leg = 'cash'`); err != nil {
+						b.t.Fatal(err)
+					}
+				}
+			}
+		}},
 	}
 	for _, tc := range cases {
 		for _, at := range []bool{true, false} {
-			name := tc.rule + "/at_threshold"
-			if !at {
-				name = tc.rule + "/one_unit_short"
+			name := tc.rule
+			if tc.aspect != "" {
+				name += "/" + tc.aspect
+			}
+			if at {
+				name += "/at_threshold"
+			} else {
+				name += "/one_unit_short"
 			}
 			t.Run(name, func(t *testing.T) {
 				b := newBuilder(t, start)
@@ -195,6 +338,51 @@ func TestBoundaries(t *testing.T) {
 	}
 }
 
+// TestFrozenSubject checks that a refused venue-signed DvP names the frozen party as the
+// subject, whichever side it is on, and both when both are frozen: the ledger's reason names
+// only the seller, and the transactions row only the buyer.
+func TestFrozenSubject(t *testing.T) {
+	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
+	for _, tc := range []struct {
+		name                      string
+		sellerFrozen, buyerFrozen bool
+	}{
+		{"seller", true, false},
+		{"buyer", false, true},
+		{"both", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBuilder(t, start)
+			var res uint64
+			seller := b.account(ledger.KindIndividual, "")
+			buyer := b.account(ledger.KindIndividual, "")
+			b.fund(buyer, 1_000_00, &res)
+			b.issue("600907", "SZFE", seller, 1_000)
+			want := map[string]bool{}
+			for _, f := range []struct {
+				k      ed25519.PrivateKey
+				frozen bool
+			}{{seller, tc.sellerFrozen}, {buyer, tc.buyerFrozen}} {
+				if f.frozen {
+					b.block(time.Second, b.sign(&ledger.Freeze{Account: addr(f.k), Reason: "test"}, demoKey("regulator")))
+					want[addr(f.k).String()] = true
+				}
+			}
+			b.expect(time.Second, ledger.CodeAccountFrozen, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(seller), Buyer: addr(buyer),
+				Asset: "600907", Quantity: 10, Cash: 100, TradeRef: "F"}, memberKey("SZFE")))
+			got := map[string]bool{}
+			for _, v := range b.violations() {
+				if v.RuleID == RuleFrozen {
+					got[v.Subject] = true
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("FROZEN subjects %v, want %v (seller %s, buyer %s)", got, want, addr(seller), addr(buyer))
+			}
+		})
+	}
+}
+
 func hashOf(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
@@ -205,6 +393,52 @@ func boolU(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// issue lists a stock at venue and mints its whole supply to holder.
+func (b *builder) issue(symbol, venue string, holder ed25519.PrivateKey, supply uint64) {
+	b.block(time.Second,
+		b.sign(&ledger.IssueAsset{Symbol: symbol, Name: "Boundary " + symbol, Class: ledger.ClassSecurity, Kind: ledger.SecurityStock, Venue: venue}, memberKey("PAFG")),
+		b.sign(&ledger.Mint{Asset: symbol, To: addr(holder), Amount: supply}, memberKey("PAFG")))
+}
+
+// matchedPair has one owner's first account buy qa units for cashA from a client and, gap
+// later, its second account sell qb units for cashB to another client, both at SZFE.
+func (b *builder) matchedPair(gap time.Duration, qa, cashA, qb, cashB uint64) {
+	var res uint64
+	seller := b.account(ledger.KindIndividual, "")
+	m1 := b.account(ledger.KindIndividual, "m")
+	m2 := b.account(ledger.KindIndividual, "m")
+	buyer := b.account(ledger.KindIndividual, "")
+	b.fund(m1, 2*cashA, &res)
+	b.fund(buyer, 2*cashB, &res)
+	b.issue("600904", "SZFE", seller, 2*qa)
+	b.block(time.Second, b.sign(&ledger.Transfer{To: addr(m2), Asset: "600904", Amount: qb}, seller))
+	b.block(gap, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(seller), Buyer: addr(m1), Asset: "600904", Quantity: qa, Cash: cashA, TradeRef: "MB"}, memberKey("SZFE")))
+	b.block(time.Second, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(m2), Buyer: addr(buyer), Asset: "600904", Quantity: qb, Cash: cashB, TradeRef: "MS"}, memberKey("SZFE")))
+}
+
+// watch uploads, before the rules run, a watch list of one owner_ref or address (hex).
+func (b *builder) watch(value string) {
+	b.beforeRules = func(db *store.DB) {
+		csv := "value,reason\n" + value + ",boundary test list\n"
+		if _, _, err := UploadWatchlist(context.Background(), db, strings.NewReader(csv), "tester", "boundary"); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+}
+
+// lockSettlement has a client lock 100 units of a new stock for another through UPGW, the
+// deadline ttl ahead, and returns the lock (its hash is the settlement id) and the deadline.
+func (b *builder) lockSettlement(ttl time.Duration) ([]byte, time.Time) {
+	seller := b.account(ledger.KindIndividual, "")
+	buyer := b.account(ledger.KindIndividual, "")
+	b.issue("600905", "SZFE", seller, 1_000)
+	deadline := b.now.Add(ttl)
+	lock := b.sign(&ledger.LockForSettlement{Buyer: addr(buyer), Asset: "600905", Quantity: 100, Gateway: "UPGW",
+		FiatAmount: 1_000_00, Deadline: deadline.Unix(), Ref: "OTC-B"}, seller)
+	b.block(time.Second, lock)
+	return lock, deadline
 }
 
 // TestRestartMidWindow stops the rules between two payments of one structuring window and

@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,20 @@ import (
 // in the evidence of a violation of the rule.
 var perTxRules = map[string]bool{
 	RuleSelf: true, RuleMatched: true, RuleFrozen: true, RuleRapid: true, RuleStruct: true, RuleSettleFail: true,
+	RuleWatch: true, RuleSession: true,
+}
+
+// uploadWatchlist uploads the generator's watch list, as the regulator would before the
+// traffic is evaluated.
+func uploadWatchlist(t testing.TB, db *store.DB, g *loadgen.Generator) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := g.WriteWatchlist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, err := UploadWatchlist(context.Background(), db, &buf, "regulator", "loadgen watch list"); err != nil || n != len(g.Watchlist()) {
+		t.Fatalf("watch list upload: %d entries, %v", n, err)
+	}
 }
 
 func allViolations(t testing.TB, db *store.DB) []store.Violation {
@@ -124,11 +139,22 @@ func TestGroundTruthViolations(t *testing.T) {
 	c := newChain(t, loadgen.DefaultStart)
 	c.drive(g, clock, tradingDay(150)...)
 	t.Logf("%d blocks, %d labels, scenarios %v", c.Height(), len(c.labels), g.Started())
+	labelled := map[string]bool{}
+	for _, l := range c.labels {
+		labelled[l.Scenario] = true
+	}
+	// Every rule loadgen can inject is in the ground truth, so recall is measured for each.
+	for _, id := range loadgen.Scenarios() {
+		if !labelled[id] {
+			t.Errorf("no %s scenario in the ground truth", id)
+		}
+	}
 	if len(c.labels) == 0 {
 		t.Fatal("no ground truth")
 	}
 	db := pgtest.New(t)
 	syncAll(t, c, db)
+	uploadWatchlist(t, db, g)
 	runAll(t, db, 200)
 	vs := allViolations(t, db)
 	score(t, c.labels, vs)
@@ -231,6 +257,8 @@ func TestCleanTrafficHasNoViolation(t *testing.T) {
 	c.drive(g, clock, tradingDay(150)...)
 	db := pgtest.New(t)
 	syncAll(t, c, db)
+	// With the watch list in place: clean traffic touches nothing on it.
+	uploadWatchlist(t, db, g)
 	runAll(t, db, 50)
 	vs := allViolations(t, db)
 	byRule := map[string]int{}

@@ -34,6 +34,12 @@
 //   - HOLD-5: a multi-account owner buys a stock from clean holders through gateway
 //     settlements until its accounts together hold 5.1-5.6% of the supply, no account alone
 //     above 2.9%. One line on the confirmation that crosses 5%, subject the owner_ref.
+//   - HOLD-1: a multi-account owner buys a stock through gateway settlements to at least a lot
+//     below 5%, then in one settlement to 5% and up to four lots beyond (labelled HOLD-5), then,
+//     each lock waiting for that confirmation to be in a block, 1.1-1.3% of the supply more. One
+//     HOLD-1 line on the confirmation that takes it 1% of the supply beyond its holding at the
+//     crossing, subject the owner_ref. That holding is HOLD-1's base because no other purchase
+//     of the owner shares its block; the owner ends less than 2% beyond it and below 10%.
 //   - POS-LIM: the same with the futures contract, to just above its position limit of 500
 //     lots (under 4% of its supply, so not also HOLD-5).
 //   - SELF: a multi-account owner buys a stock into one account and moves half of it to its
@@ -44,6 +50,11 @@
 //   - FROZEN: the regulator freezes a fresh account; it then tries a transfer and a
 //     settlement (signer_frozen) and a client tries to pay it (account_frozen). The attempts
 //     are in blocks, failed; one line each, subject the frozen account.
+//   - WATCH: a broker opens an account for a party on the watch list (Watchlist; by owner_ref
+//     and by address, alternately) and a client pays it a little coin, or UPGW credits it
+//     points. One line on the registration and one on the credit, subject the account. The
+//     rules see it only with the watch list uploaded (WriteWatchlist writes it as the CSV a
+//     watch-list upload reads) before they evaluate the blocks.
 //   - SETTLE-FAIL: a gateway settlement between clients that UPGW fails, or (alternately) one
 //     left to expire three minutes on. One line per settlement, on its lock: tx is the lock
 //     (the settlement id), subject the seller.
@@ -51,6 +62,10 @@
 //     and restores coverage seconds later. One line on the mint, subject CNYS.
 //   - RAPID: a fresh account receives a client's payment and sends 92-99% of it on to another
 //     fresh account seconds later. One line on the onward payment, subject the account.
+//   - SESSION: a DvP between two clients, made within the clean budgets as clean traffic's
+//     are, at a venue closed for two minutes either side of now (a commodity exchange's break,
+//     lunch, the night). A turn that finds every venue open is taken at the next closure. One
+//     line on the DvP, subject the venue; the clients stay clean.
 //
 // # What clean traffic assumes of the rules
 //
@@ -92,7 +107,8 @@
 //   - SESSION: DvP trades happen only while the venue is in session for two more minutes,
 //     per Config.Session (ExchangeSessions by default); the rule's venue parameters must
 //     match. Gateway settlements are off-exchange and happen at any hour.
-//   - WATCH, DVP-ATOM: nothing on a watch list; the ledger makes DvP atomic.
+//   - WATCH: no clean account, and no account of a clean owner, is on Watchlist.
+//   - DVP-ATOM: the ledger makes DvP atomic.
 //
 // Under load the coin budgets run out first; the mix then shifts to asset traffic and new
 // clients are onboarded (up to Config.MaxAccounts), rather than any budget being stretched.

@@ -145,6 +145,11 @@ type Generator struct {
 	assetUses   map[*assetState]int
 	frozenClean int
 	trades      uint64
+	// watchUsed counts the watch-list slots the WATCH scenario has opened accounts for.
+	watchUsed int
+	// sessionOwed is set when SESSION's turn came while every venue was in session: it
+	// starts first at the next venue closure instead of waiting a whole round for its turn.
+	sessionOwed bool
 	// bankCollectUntil ends the bank's current hour of taking redemptions; zero before the
 	// first redemption after a full burn.
 	bankCollectUntil int64

@@ -175,7 +175,8 @@ func TestViolationScenarios(t *testing.T) {
 	// Per-transaction rules: the labelled transactions are the ones the oracle flags.
 	for _, l := range truth {
 		switch l.Scenario {
-		case ScenarioSelf, ScenarioMatched, ScenarioFrozen, ScenarioRapid, ScenarioStruct, ScenarioSettleFail:
+		case ScenarioSelf, ScenarioMatched, ScenarioFrozen, ScenarioRapid, ScenarioStruct, ScenarioSettleFail,
+			ScenarioWatch, ScenarioSession:
 			if !c.oracle.txs[l.Scenario][strings.ToUpper(l.Tx)] {
 				t.Errorf("%s: oracle did not flag labelled tx %s", l.Scenario, l.Tx)
 			}

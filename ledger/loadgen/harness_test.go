@@ -107,8 +107,13 @@ type phase struct {
 	drain bool
 }
 
+// drive runs the phases; the oracle reads WATCH against the generator's watch list, as the
+// regulator would have uploaded it before the traffic.
 func (c *chain) drive(g *Generator, clock *SimClock, phases ...phase) {
 	c.t.Helper()
+	if err := c.oracle.setWatchlist(g.Watchlist()); err != nil {
+		c.t.Fatal(err)
+	}
 	for _, p := range phases {
 		if p.drain {
 			g.Drain()

@@ -34,6 +34,11 @@ type oracle struct {
 	reserveRaised  bool
 	lastAttestTime int64
 
+	// watched and watchedOwners are the watch list: addresses, and owner_refs whose every
+	// account is watched.
+	watched       map[ledger.Address]bool
+	watchedOwners map[ledger.Hash]bool
+
 	subjects map[string]map[string]bool // rule -> subject
 	txs      map[string]map[string]bool // rule -> tx hash
 	notes    []string
@@ -83,6 +88,7 @@ func newOracle(st *ledger.State) *oracle {
 		holdings: map[oHoldKey]int64{}, holdStep: map[oHoldKey]int64{}, holdBase: map[oHoldKey]int64{},
 		dirty: map[oHoldKey]bool{}, coinEv: map[ledger.Address][]oCoin{},
 		subjects: map[string]map[string]bool{}, txs: map[string]map[string]bool{},
+		watched: map[ledger.Address]bool{}, watchedOwners: map[ledger.Hash]bool{},
 	}
 	for a, acc := range st.Accounts {
 		o.accounts[a] = &oAccount{kind: acc.Kind, owner: acc.OwnerRef, frozen: acc.Status == ledger.StatusFrozen}
@@ -123,6 +129,13 @@ func (o *oracle) block(at time.Time, raws [][]byte, resp *abci.FinalizeBlockResp
 		if err != nil {
 			return err
 		}
+		var evs []ledger.Event
+		if r.Code == uint32(ledger.CodeOK) {
+			if evs, err = ledger.TxEvents(r); err != nil {
+				return err
+			}
+		}
+		o.watch(hash, dtx, evs)
 		switch ledger.Code(r.Code) {
 		case ledger.CodeOK:
 		case ledger.CodeSignerFrozen:
@@ -138,14 +151,66 @@ func (o *oracle) block(at time.Time, raws [][]byte, resp *abci.FinalizeBlockResp
 		default:
 			continue
 		}
-		evs, err := ledger.TxEvents(r)
-		if err != nil {
-			return err
-		}
 		o.events(now, hash, evs)
 	}
 	o.endBlock(now)
 	return nil
+}
+
+// setWatchlist loads the watch list the generator's WATCH scenario expects.
+func (o *oracle) setWatchlist(entries []WatchEntry) error {
+	for _, e := range entries {
+		if h, err := ledger.ParseHash(e.Value); err == nil {
+			o.watchedOwners[h] = true
+			continue
+		}
+		a, err := ledger.ParseAddress(e.Value)
+		if err != nil {
+			return fmt.Errorf("watch list entry %q: %w", e.Value, err)
+		}
+		o.watched[a] = true
+	}
+	return nil
+}
+
+// watch reads WATCH at its strictest: any transaction, failed ones included, whose signers,
+// named accounts (a registration's new account among them) or events' parties include a
+// listed account or an account of a listed owner.
+func (o *oracle) watch(hash string, dtx *ledger.DecodedTx, evs []ledger.Event) {
+	if len(o.watched) == 0 && len(o.watchedOwners) == 0 {
+		return
+	}
+	parties := []ledger.Address{dtx.Signer()}
+	owners := map[ledger.Address]ledger.Hash{}
+	switch b := dtx.Body.(type) {
+	case *ledger.RegisterAccount:
+		a := ledger.AddressOf(b.PubKey)
+		parties = append(parties, a)
+		owners[a] = b.OwnerRef
+	case *ledger.Freeze:
+		parties = append(parties, b.Account)
+	case *ledger.Unfreeze:
+		parties = append(parties, b.Account)
+	default:
+		parties = append(parties, namedAccounts(dtx.Body)...)
+	}
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case *ledger.TransferEvent:
+			parties = append(parties, e.From, e.To)
+		case *ledger.SettlementEvent:
+			parties = append(parties, e.Seller, e.Buyer)
+		}
+	}
+	for _, a := range parties {
+		owner, ok := owners[a]
+		if acc := o.accounts[a]; !ok && acc != nil {
+			owner = acc.owner
+		}
+		if o.watched[a] || o.watchedOwners[owner] {
+			o.flag("WATCH", a.String(), hash, "party on the watch list")
+		}
+	}
 }
 
 func namedAccounts(b ledger.Body) []ledger.Address {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"slices"
+	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
@@ -24,6 +25,14 @@ func (g *Generator) startScenario() bool {
 	if len(g.accounts)+scenarioRoom > g.cfg.MaxAccounts {
 		return false
 	}
+	// SESSION can start only while a venue is closed, which its turns in the round robin
+	// may never meet (a session lasts longer than a round): a turn it missed is taken at the
+	// next closure.
+	if g.sessionOwed && g.scnSession() {
+		g.sessionOwed = false
+		g.scnStarted[ScenarioSession]++
+		return true
+	}
 	for i := range scenarioOrder {
 		k := (g.scnNext + i) % len(scenarioOrder)
 		id := scenarioOrder[k]
@@ -34,6 +43,9 @@ func (g *Generator) startScenario() bool {
 			g.scnNext = k + 1
 			g.scnStarted[id]++
 			return true
+		}
+		if id == ScenarioSession {
+			g.sessionOwed = true
 		}
 	}
 	return false
@@ -49,6 +61,8 @@ func (g *Generator) scenario(id string) bool {
 		return g.scnStruct()
 	case ScenarioHold5, ScenarioPosLim:
 		return g.scnAccumulate(id)
+	case ScenarioHold1:
+		return g.scnHold1()
 	case ScenarioSelf:
 		return g.scnSelf()
 	case ScenarioMatched:
@@ -61,6 +75,10 @@ func (g *Generator) scenario(id string) bool {
 		return g.scnReserve()
 	case ScenarioRapid:
 		return g.scnRapid()
+	case ScenarioWatch:
+		return g.scnWatch()
+	case ScenarioSession:
+		return g.scnSession()
 	}
 	return false
 }
@@ -179,6 +197,18 @@ type accumulation struct {
 	booked uint64 // locked or delivered
 	held   uint64 // delivered
 	misses int
+	// whole books the rest of the target in one settlement, from one seller.
+	whole bool
+	// needs is a transaction every lock must find in a block first (HOLD-1's crossing).
+	needs *txRef
+	// confirmed labels the confirmation that took the delivered total from before to after.
+	confirmed func(tx *Tx, before, after uint64)
+	// finish, when set, runs once the target is booked and every lock confirmed: the next
+	// stage of a HOLD-1 build-up. Without it the scenario ends once the target is booked.
+	finish func()
+	// base is the holding at HOLD-1's crossing of 5%, and crossing its confirmation.
+	base     uint64
+	crossing *txRef
 }
 
 func (g *Generator) scnAccumulate(id string) bool {
@@ -190,19 +220,12 @@ func (g *Generator) scnAccumulate(id string) bool {
 		if g.assetUses[as] >= maxPosUses || (limit+limit/8)*100 > as.supply*4 {
 			return false
 		}
-	} else {
-		for _, c := range g.tradable {
-			if c.spec.body.Kind == ledger.SecurityStock && g.assetUses[c] < maxHoldUses &&
-				(as == nil || g.assetUses[c] < g.assetUses[as]) {
-				as = c
-			}
-		}
-		if as == nil {
-			return false
-		}
+	} else if as = g.leastUsedStock(); as == nil {
+		return false
 	}
 	g.assetUses[as]++
 	acc := &accumulation{g: g, id: id, as: as, o: g.takeOwner(0)}
+	acc.confirmed = acc.labelCrossing
 	if id == ScenarioPosLim {
 		limit := as.spec.body.PositionLimit
 		acc.target = limit + 5 + g.rng.Uint64N(limit/10)
@@ -221,15 +244,30 @@ func (g *Generator) scnAccumulate(id string) bool {
 func (acc *accumulation) next() {
 	g, as := acc.g, acc.as
 	// A drain stops the build-up where it stands: below the line it is nothing to flag.
-	if acc.booked >= acc.target || g.draining {
+	if g.draining || (acc.booked >= acc.target && acc.finish == nil) {
 		g.done()
 		return
 	}
+	if acc.booked >= acc.target {
+		if acc.held < acc.booked {
+			g.after(1, 1, acc.next) // the next stage starts from a settled holding
+			return
+		}
+		f := acc.finish
+		acc.finish, acc.misses = nil, 0
+		f()
+		return
+	}
 	lot := as.spec.lot
-	seller := g.pickHolder(as, func(a *account) bool { return a.available(as.idx) >= lot && g.quietIn(a, as) })
+	need := (acc.target - acc.booked + lot - 1) / lot * lot
+	least := lot
+	if acc.whole {
+		least = need
+	}
+	seller := g.pickHolder(as, func(a *account) bool { return a.available(as.idx) >= least && g.quietIn(a, as) })
 	var buyer *account
 	for _, a := range acc.o.accts[:2] {
-		if a.bal[as.idx]+a.inbound[as.idx]+lot <= acc.perAcc && (buyer == nil || a.bal[as.idx]+a.inbound[as.idx] < buyer.bal[as.idx]+buyer.inbound[as.idx]) {
+		if a.bal[as.idx]+a.inbound[as.idx]+least <= acc.perAcc && (buyer == nil || a.bal[as.idx]+a.inbound[as.idx] < buyer.bal[as.idx]+buyer.inbound[as.idx]) {
 			buyer = a
 		}
 	}
@@ -241,30 +279,40 @@ func (acc *accumulation) next() {
 		g.after(2, 1, acc.next)
 		return
 	}
-	need := (acc.target - acc.booked + lot - 1) / lot * lot
 	room := (acc.perAcc - buyer.bal[as.idx] - buyer.inbound[as.idx]) / lot * lot
 	qty := min(need, seller.available(as.idx)/lot*lot, room)
 	lock := g.lock(seller, buyer, as, qty, g.now+cleanSettleDeadline)
+	if acc.needs != nil {
+		g.need(lock, acc.needs)
+	}
 	acc.booked += qty
 	g.after(int64(g.between(2, 4)), 2, func() {
 		tx := g.confirm(lock, seller, buyer, as, qty)
 		before := acc.held
 		acc.held += qty
-		if acc.crosses(before, acc.held) {
-			var accts []string
-			for _, a := range acc.o.accts {
-				accts = append(accts, a.addr.String())
-			}
-			if acc.id == ScenarioPosLim {
-				g.label(tx, acc.id, acc.o.ref.String(), "asset=%s limit=%d position_before=%d position_after=%d accounts=%v",
-					as.symbol, as.spec.body.PositionLimit, before, acc.held, accts)
-			} else {
-				g.label(tx, acc.id, acc.o.ref.String(), "asset=%s supply=%d before_bp=%d after_bp=%d accounts=%v",
-					as.symbol, as.supply, before*10_000/as.supply, acc.held*10_000/as.supply, accts)
-			}
-		}
+		acc.confirmed(tx, before, acc.held)
 	})
 	g.after(1, 1, acc.next)
+}
+
+// labelCrossing labels the confirmation that takes the owner across the scenario's line:
+// 5% of supply (HOLD-5, also HOLD-1's first crossing) or the position limit (POS-LIM).
+func (acc *accumulation) labelCrossing(tx *Tx, before, after uint64) {
+	g, as := acc.g, acc.as
+	if !acc.crosses(before, after) {
+		return
+	}
+	var accts []string
+	for _, a := range acc.o.accts {
+		accts = append(accts, a.addr.String())
+	}
+	if acc.id == ScenarioPosLim {
+		g.label(tx, acc.id, acc.o.ref.String(), "asset=%s limit=%d position_before=%d position_after=%d accounts=%v",
+			as.symbol, as.spec.body.PositionLimit, before, after, accts)
+		return
+	}
+	g.label(tx, ScenarioHold5, acc.o.ref.String(), "asset=%s supply=%d before_bp=%d after_bp=%d accounts=%v",
+		as.symbol, as.supply, before*10_000/as.supply, after*10_000/as.supply, accts)
 }
 
 // crosses reports whether a holding going from before to after crosses the scenario's line.
@@ -275,6 +323,77 @@ func (acc *accumulation) crosses(before, after uint64) bool {
 	}
 	line := acc.as.supply * holdStepBP
 	return before*10_000 < line && after*10_000 >= line
+}
+
+// leastUsedStock is the stock the holding scenarios have drained least, if any may still be.
+func (g *Generator) leastUsedStock() *assetState {
+	var as *assetState
+	for _, c := range g.tradable {
+		if c.spec.body.Kind == ledger.SecurityStock && g.assetUses[c] < maxHoldUses &&
+			(as == nil || g.assetUses[c] < g.assetUses[as]) {
+			as = c
+		}
+	}
+	return as
+}
+
+// scnHold1: a multi-account owner buys a stock through gateway settlements in three stages:
+// to at least a lot below 5% of the supply; then, once every purchase is delivered, one
+// settlement that takes it to 5% and up to four lots beyond (the HOLD-5 crossing, labelled
+// so, and HOLD-1's base); then, each lock waiting for that confirmation to be in a block, a
+// further 1.1-1.3% of the supply. The confirmation that takes it 1% of the supply beyond the
+// base is labelled HOLD-1. The base is the holding at the end of the block that crossed 5%
+// only if no other purchase shares that block, which the staging ensures; and the owner ends
+// less than 2% beyond the base, so HOLD-1 trips once, and below 10%, so HOLD-5 once.
+func (g *Generator) scnHold1() bool {
+	as := g.leastUsedStock()
+	if as == nil {
+		return false
+	}
+	g.assetUses[as]++
+	acc := &accumulation{g: g, id: ScenarioHold1, as: as, o: g.takeOwner(0)}
+	lot := as.spec.lot
+	line := (as.supply*holdStepBP + 9_999) / 10_000 // the least holding at 5%
+	// Bookings overshoot a target by less than a lot: the first stage ends below the line.
+	acc.target = line - 2*lot
+	// Each account stays under 5% on its own; two of them hold the whole build-up.
+	acc.perAcc = as.supply * 340 / 10_000
+	acc.confirmed = func(*Tx, uint64, uint64) {}
+	acc.finish = acc.hold1Cross
+	g.scnActive++
+	d := g.activeIn(acc.o.accts...)
+	g.after(d, d, acc.next)
+	return true
+}
+
+// hold1Cross books HOLD-1's second stage: one settlement across 5%.
+func (acc *accumulation) hold1Cross() {
+	g, as := acc.g, acc.as
+	lot := as.spec.lot
+	line := (as.supply*holdStepBP + 9_999) / 10_000
+	acc.target = acc.booked + ((line-acc.held+lot-1)/lot+g.between(0, 3))*lot
+	acc.whole = true
+	acc.confirmed = func(tx *Tx, before, after uint64) {
+		acc.labelCrossing(tx, before, after)
+		acc.base, acc.crossing = after, tx.ref
+	}
+	acc.finish = acc.hold1Change
+	acc.next()
+}
+
+// hold1Change books HOLD-1's third stage: 1.1-1.3% of the supply beyond the base.
+func (acc *accumulation) hold1Change() {
+	g, as := acc.g, acc.as
+	acc.target = acc.booked + as.supply*(110+g.rng.Uint64N(21))/10_000
+	acc.whole = false
+	acc.needs = acc.crossing
+	acc.confirmed = func(tx *Tx, before, after uint64) {
+		if (before-acc.base)*100 < as.supply && (after-acc.base)*100 >= as.supply {
+			g.label(tx, ScenarioHold1, acc.o.ref.String(), "asset=%s supply=%d base=%d before=%d after=%d change_bp=%d",
+				as.symbol, as.supply, acc.base, before, after, (after-acc.base)*10_000/as.supply)
+		}
+	}
+	acc.next()
 }
 
 // stockInSession picks a stock whose venue stays in session for a while.
@@ -550,4 +669,75 @@ func (g *Generator) scnRapid() bool {
 		})
 	})
 	return true
+}
+
+// scnWatch: a broker opens an account for a party on the regulator's watch list (Watchlist),
+// listed by its owner_ref or, alternately, by its address; a client then pays it a little
+// coin or, when no client can, UPGW credits it reward points. The registration and the credit
+// both name the account: one line each, subject the account.
+func (g *Generator) scnWatch() bool {
+	if g.watchUsed >= watchSlots {
+		return false
+	}
+	slot := g.watchUsed
+	g.watchUsed++
+	name := g.watchName(slot)
+	a := g.newAccount(name, ledger.KindIndividual, brokers[slot%2], exchanges, g.ownerRef(name), roleScenario)
+	reg := g.register(a)
+	listed := watchListedBy(slot)
+	g.label(reg, ScenarioWatch, a.addr.String(), "listed_by=%s slot=%d tx=register_account sponsor=%s", listed, slot, a.sponsor)
+	g.scnActive++
+	d := g.activeIn(a)
+	g.after(d, d, func() {
+		amt := g.between(1_000, 5_000) * fenPerYuan
+		payer := g.pickClean(func(p *account) bool { return g.paySide(p) && g.coinRoom(p) >= amt })
+		if payer != nil {
+			tx := g.emit(&ledger.Transfer{To: a.addr, Asset: ledger.CoinSymbol, Amount: amt}, payer)
+			g.move(payer, a, g.coin, amt)
+			g.label(tx, ScenarioWatch, a.addr.String(), "listed_by=%s slot=%d tx=transfer from=%s amount=%d", listed, slot, payer.addr, amt)
+		} else {
+			pts := g.bySymbol["UP-PTS"]
+			qty := g.between(1, 10) * pts.spec.lot
+			tx := g.mint(pts, a, qty)
+			g.label(tx, ScenarioWatch, a.addr.String(), "listed_by=%s slot=%d tx=mint asset=%s amount=%d", listed, slot, pts.symbol, qty)
+		}
+		g.done()
+	})
+	return true
+}
+
+// closed reports whether a venue is out of session for sessionMargin either side of now, so
+// that the block carrying a trade placed now is out of session too.
+func (g *Generator) closed(venue string) bool {
+	t := time.Unix(g.now, 0)
+	for _, d := range []time.Duration{-sessionMargin, 0, sessionMargin} {
+		if g.cfg.Session(venue, t.Add(d*time.Second)) {
+			return false
+		}
+	}
+	return true
+}
+
+// scnSession: a DvP between two clients, made as clean traffic makes them, at a venue that
+// is closed (a commodity exchange's mid-morning break or the lunch break, any venue at
+// night). The clients trade within the clean budgets and stay clean. One line, subject the
+// venue.
+func (g *Generator) scnSession() bool {
+	first := g.rng.IntN(len(g.tradable))
+	for i := range g.tradable {
+		as := g.tradable[(first+i)%len(g.tradable)]
+		venue := as.spec.body.Venue
+		if !g.closed(venue) {
+			continue
+		}
+		tx := g.dvp(as, "OFF-")
+		if tx == nil {
+			return false
+		}
+		tx.sign()
+		g.label(tx, ScenarioSession, venue, "venue=%s local_time=%s asset=%s trade=%s",
+			venue, time.Unix(g.now, 0).In(Shanghai).Format("Mon 15:04:05"), as.symbol, tx.Hash)
+		return true
+	}
+	return false
 }

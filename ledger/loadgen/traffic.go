@@ -117,6 +117,13 @@ func (g *Generator) tryDvP() bool {
 	if as == nil {
 		return false
 	}
+	return g.dvp(as, "") != nil
+}
+
+// dvp settles a trade in as between two clients at its venue, whether in session or not,
+// within the clean budgets; the trade reference starts with prefix and the venue. Nil means
+// no pair of clients could trade now.
+func (g *Generator) dvp(as *assetState, prefix string) *Tx {
 	venue := as.spec.body.Venue
 	lot := as.spec.lot
 	price := g.jitter(as.spec.price)
@@ -126,38 +133,39 @@ func (g *Generator) tryDvP() bool {
 			a.coin.lvRoom(g.now, a.kind) >= unit && a.coin.creditOK(g.now, unit)
 	})
 	if seller == nil {
-		return false
+		return nil
 	}
 	buyer := g.pickClean(func(a *account) bool {
 		return a != seller && g.paySide(a) && g.quietOut(a, as) && g.coinRoom(a) >= unit && g.canReceive(a, as, lot)
 	})
 	if buyer == nil {
-		return false
+		return nil
 	}
 	maxCash := min(g.coinRoom(buyer), seller.coin.lvRoom(g.now, seller.kind))
 	maxLots := min(as.spec.maxLots, seller.available(as.idx)/lot, maxCash/unit,
 		(as.holdCap()-buyer.bal[as.idx]-buyer.inbound[as.idx])/lot)
 	if maxLots == 0 {
-		return false
+		return nil
 	}
 	lots := g.between(1, g.between(1, maxLots)) // small orders are the most common
 	qty, cash := lots*lot, lots*unit
 	if !seller.coin.creditOK(g.now, cash) {
-		return false
+		return nil
 	}
 	g.trades++
 	body := &ledger.SettleDvP{
 		Venue: venue, Seller: seller.addr, Buyer: buyer.addr, Asset: as.symbol, Quantity: qty, Cash: cash,
-		TradeRef: fmt.Sprintf("%s-%08d", venue, g.trades),
+		TradeRef: fmt.Sprintf("%s%s-%08d", prefix, venue, g.trades),
 	}
+	var tx *Tx
 	if seller.hasVenue(venue) && buyer.hasVenue(venue) && g.rng.IntN(100) < 85 {
-		g.emit(body, g.members[venue])
+		tx = g.emit(body, g.members[venue])
 	} else {
-		g.emit(body, seller, buyer)
+		tx = g.emit(body, seller, buyer)
 	}
 	g.move(seller, buyer, as, qty)
 	g.move(buyer, seller, g.coin, cash)
-	return true
+	return tx
 }
 
 // tryLock starts a gateway settlement (asset on chain, funds off chain through UPGW), which

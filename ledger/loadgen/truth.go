@@ -13,6 +13,7 @@ const (
 	ScenarioLVInd      = "LV-IND"
 	ScenarioStruct     = "STRUCT"
 	ScenarioHold5      = "HOLD-5"
+	ScenarioHold1      = "HOLD-1"
 	ScenarioPosLim     = "POS-LIM"
 	ScenarioSelf       = "SELF"
 	ScenarioMatched    = "MATCHED"
@@ -20,12 +21,14 @@ const (
 	ScenarioSettleFail = "SETTLE-FAIL"
 	ScenarioReserve    = "RESERVE"
 	ScenarioRapid      = "RAPID"
+	ScenarioWatch      = "WATCH"
+	ScenarioSession    = "SESSION"
 )
 
 // scenarioOrder is the round-robin order in which scenarios are started.
 var scenarioOrder = []string{
-	ScenarioLVInst, ScenarioLVInd, ScenarioStruct, ScenarioHold5, ScenarioPosLim, ScenarioSelf,
-	ScenarioMatched, ScenarioFrozen, ScenarioSettleFail, ScenarioReserve, ScenarioRapid,
+	ScenarioLVInst, ScenarioLVInd, ScenarioStruct, ScenarioHold5, ScenarioHold1, ScenarioPosLim, ScenarioSelf,
+	ScenarioMatched, ScenarioFrozen, ScenarioWatch, ScenarioSettleFail, ScenarioReserve, ScenarioRapid, ScenarioSession,
 }
 
 // Scenarios lists the scenario ids the generator can inject, in the order it starts them.
@@ -34,7 +37,7 @@ func Scenarios() []string { return slices.Clone(scenarioOrder) }
 func validScenario(s string) bool { return slices.Contains(scenarioOrder, s) }
 
 // Label is one line of the ground-truth file: a transaction the rule should flag, or for rules
-// over aggregates (LV-*, STRUCT, HOLD-5, POS-LIM) one subject with the transaction that made it
+// over aggregates (LV-*, STRUCT, HOLD-5, HOLD-1, POS-LIM) one subject with the transaction that made it
 // cross. Hashes are hex as ledger.Hash.String writes them (upper case), addresses as
 // ledger.Address.String (lower case); compare them case-insensitively. Detail holds key=value
 // figures for people and for tests.
