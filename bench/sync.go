@@ -226,7 +226,8 @@ func (w *worker) waitSynced(ctx context.Context, h int64, timeout time.Duration,
 			}
 		}
 		last = max(last, m.SyncedHeight)
-		if last >= h {
+		// An initial load has finished once its indexes are rebuilt too.
+		if last >= h && m.DeferredIndexes == 0 {
 			return nil
 		}
 		if m.Halted {

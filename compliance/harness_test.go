@@ -133,8 +133,9 @@ func syncAll(t testing.TB, c *chain, db *store.DB) {
 	go func() { done <- w.Run(ctx) }()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		cur, err := db.Cursor(context.Background())
-		if err == nil && cur.Height >= c.Height() {
+		// The worker's synced height counts an initial load's indexes rebuilt, which the
+		// rules wait for; the cursor alone moves before that.
+		if w.Metrics().SyncedHeight >= c.Height() {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -223,6 +223,11 @@ func (r *Runner) Step(ctx context.Context) (int64, error) {
 // StepResult is Step with the pass's figures; nil when there was nothing to do.
 func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 	db := r.cfg.DB
+	// During an initial load the history tables have no secondary indexes: the rules'
+	// queries would scan them at every pass, so they wait for the rebuild.
+	if n, err := db.DeferredIndexes(ctx); err != nil || n > 0 {
+		return nil, err
+	}
 	cc, err := db.GetComplianceCursor(ctx)
 	if err != nil {
 		return nil, err

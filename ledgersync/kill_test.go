@@ -184,4 +184,9 @@ func TestKilledMidSync(t *testing.T) {
 		t.Fatalf("final child: %v", err)
 	}
 	sameChecksums(t, checksums(t, clean), checksums(t, db))
+	// The kills landed during an initial load with its indexes set aside, some perhaps during
+	// their rebuild: all of them are back.
+	if a, b := indexNames(t, db), indexNames(t, clean); a != b {
+		t.Fatalf("indexes after the kills:\n%s\nafter a clean sync:\n%s", a, b)
+	}
 }

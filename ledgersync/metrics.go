@@ -34,6 +34,9 @@ type Metrics struct {
 	// Halted is true once an alarm stopped the sync; HaltReason says why.
 	Halted     bool
 	HaltReason string
+	// DeferredIndexes counts the secondary indexes an initial load set aside and has not yet
+	// rebuilt; while it is above zero the database answers slowly and the rules wait.
+	DeferredIndexes int
 }
 
 // Metrics returns a snapshot of the worker's figures.
@@ -61,6 +64,12 @@ func (w *Worker) setNode(h int64, t time.Time) {
 	if h >= w.m.NodeHeight {
 		w.m.NodeHeight, w.m.NodeTime = h, t
 	}
+}
+
+func (w *Worker) setDeferred(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.m.DeferredIndexes = n
 }
 
 func (w *Worker) setError(err error) {
@@ -111,5 +120,6 @@ func (w *Worker) logProgress() {
 		slog.Int64("txs", m.Txs),
 		slog.Int("last_batch_blocks", m.LastBatchBlocks),
 		slog.String("last_error", m.LastError),
+		slog.Int("deferred_indexes", m.DeferredIndexes),
 	)
 }

@@ -34,6 +34,11 @@ const (
 	DefaultStatusInterval = time.Second
 	DefaultRetryMin       = 200 * time.Millisecond
 	DefaultRetryMax       = 10 * time.Second
+	// DefaultDeferIndexesBlocks is how far behind the node an empty database must start for
+	// the initial load to set its secondary indexes aside. Measured: 1M txs loaded into
+	// indexed tables took about three times as long as loading them bare and building the
+	// indexes afterwards. A short chain gains nothing and loses nothing.
+	DefaultDeferIndexesBlocks = 20
 )
 
 // ErrHalted is returned by Run when the sync stopped on an alarm (a divergent block, another
@@ -65,6 +70,11 @@ type Config struct {
 	StatusInterval time.Duration
 	// RetryMin and RetryMax bound the back-off after an error (the database or the node away).
 	RetryMin, RetryMax time.Duration
+	// DeferIndexesBlocks: a sync that starts on an empty database (the cursor at genesis) at
+	// least this many blocks behind the node drops the secondary indexes of the big tables,
+	// loads the history bare, and rebuilds them once caught up (store.DeferIndexes). 0 means
+	// DefaultDeferIndexesBlocks; negative never defers.
+	DeferIndexesBlocks int64
 	// Logger receives progress, retries and alarms; nil discards.
 	Logger *slog.Logger
 }
@@ -96,6 +106,9 @@ func (c *Config) defaults() {
 	}
 	if c.RetryMax <= 0 {
 		c.RetryMax = DefaultRetryMax
+	}
+	if c.DeferIndexesBlocks == 0 {
+		c.DeferIndexesBlocks = DefaultDeferIndexesBlocks
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -211,6 +224,11 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	deferred, err := w.deferIndexes(ctx, cur.Height)
+	if err != nil {
+		return false, err
+	}
+	w.setDeferred(deferred)
 	sponsors, err := db.AccountSponsors(ctx)
 	if err != nil {
 		return false, err
@@ -236,6 +254,46 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	defer wg.Wait()
 	defer cancel()
 	return w.write(sctx, ahead, ch)
+}
+
+// deferIndexes sets the secondary indexes aside for an initial load, when the database is
+// empty and the node far enough ahead, and returns how many indexes are deferred (by this
+// call or by an earlier session that did not finish its load).
+func (w *Worker) deferIndexes(ctx context.Context, cursor int64) (int, error) {
+	db := w.cfg.DB
+	n, err := db.DeferredIndexes(ctx)
+	if err != nil || n > 0 || cursor > 0 || w.cfg.DeferIndexesBlocks < 0 {
+		return n, err
+	}
+	st, err := w.cfg.Source.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("node status: %w", err)
+	}
+	if st.LatestHeight < w.cfg.DeferIndexesBlocks {
+		return 0, nil
+	}
+	if n, err = db.DeferIndexes(ctx); err != nil {
+		return 0, err
+	}
+	w.log.Info("initial load: secondary indexes set aside until caught up", "indexes", n, "node_height", st.LatestHeight)
+	return n, nil
+}
+
+// restoreIndexes rebuilds the deferred indexes once the load has caught up with the node.
+// Blocks that arrive meanwhile wait in the read-ahead and are written right after.
+func (w *Worker) restoreIndexes(ctx context.Context, cursor int64) error {
+	if w.Metrics().DeferredIndexes == 0 || cursor < w.nodeHeight() {
+		return nil
+	}
+	start := time.Now()
+	w.log.Info("initial load caught up; rebuilding the secondary indexes", "synced_height", cursor)
+	n, err := w.cfg.DB.RestoreIndexes(ctx, w.log)
+	if err != nil {
+		return err
+	}
+	w.setDeferred(0)
+	w.log.Info("indexes rebuilt", "indexes", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // checkCursorBlock compares the last stored block with the node's block at that height.
@@ -353,6 +411,11 @@ func (w *Worker) write(ctx context.Context, ahead *semaphore.Weighted, ch <-chan
 		var txs int64
 		for _, b := range batch {
 			txs += int64(len(b.Txs))
+		}
+		// An initial load counts as synced once its indexes are back: whoever waits for the
+		// synced height (the rules, a test, an operator) then finds a database it can query.
+		if err := w.restoreIndexes(ctx, res.Cursor); err != nil {
+			return progressed, err
 		}
 		w.recordWrite(res, last.Block.Time, txs, time.Since(start))
 		sinceLog += int64(res.Written)

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
+	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -437,4 +439,82 @@ func TestLiveFollow(t *testing.T) {
 	if m.LagHeights != 0 || m.LagSeconds != 0 || m.Batches < 10 || m.Rows == 0 {
 		t.Fatalf("metrics %+v", m)
 	}
+}
+
+// watchedSource is a test chain that records, when a reader fetches height at, how many
+// indexes the database has deferred.
+type watchedSource struct {
+	*testChain
+	db       *store.DB
+	at       int64
+	deferred atomic.Int64
+}
+
+func (s *watchedSource) Block(ctx context.Context, h int64) (*node.CommittedBlock, error) {
+	if h == s.at {
+		n, err := s.db.DeferredIndexes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.deferred.Store(int64(n))
+	}
+	return s.testChain.Block(ctx, h)
+}
+
+// TestInitialLoadDefersIndexes syncs a chain into an empty database with the secondary
+// indexes set aside during the load, and into another without: the rows are the same, and
+// once synced the first has all its indexes back.
+func TestInitialLoadDefersIndexes(t *testing.T) {
+	src := newTestChain(t, 5)
+	// Hourly blocks over 33 days: the load crosses into a partition made while deferred.
+	src.Run(800, 3)
+	fast, plain := pgtest.New(t), pgtest.New(t)
+	watched := &watchedSource{testChain: src, db: fast, at: src.Height() / 2}
+	cfg := Config{Source: watched, DB: fast, Genesis: testGenesis(t), Logger: testLogger(t), DeferIndexesBlocks: 10, MaxBatchBlocks: 5}
+	w, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for w.Metrics().SyncedHeight < src.Height() {
+		select {
+		case err := <-done:
+			t.Fatalf("worker stopped: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if watched.deferred.Load() == 0 {
+		t.Fatal("no index was deferred during the load")
+	}
+	if n, err := fast.DeferredIndexes(context.Background()); err != nil || n != 0 {
+		t.Fatalf("synced with %d indexes still deferred (%v)", n, err)
+	}
+	if m := w.Metrics(); m.DeferredIndexes != 0 {
+		t.Fatalf("metrics say %d indexes deferred", m.DeferredIndexes)
+	}
+	syncTo(t, plain, src, src.Height(), func(c *Config) { c.DeferIndexesBlocks = -1 })
+	if n, err := plain.DeferredIndexes(context.Background()); err != nil || n != 0 {
+		t.Fatalf("DeferIndexesBlocks -1 deferred %d (%v)", n, err)
+	}
+	sameChecksums(t, checksums(t, plain), checksums(t, fast))
+	if a, b := indexNames(t, fast), indexNames(t, plain); a != b {
+		t.Fatalf("indexes after the load:\n%s\nwithout deferring:\n%s", a, b)
+	}
+}
+
+// indexNames lists the database's index names, one per line, sorted.
+func indexNames(t *testing.T, db *store.DB) string {
+	t.Helper()
+	var s string
+	if err := db.Pool.QueryRow(context.Background(),
+		"SELECT string_agg(indexname, E'\\n' ORDER BY indexname) FROM pg_indexes WHERE schemaname = current_schema()").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DeferrableTables are the tables whose secondary indexes an initial load sets aside: the
+// time-ordered history, written at several rows per transaction, and the current holdings,
+// rewritten at every batch. Primary keys stay: the load never needs them to be absent, and
+// the trim after a crash finds its rows through them.
+var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances"}
+
+// DefaultIndexBuildMemory is the maintenance_work_mem an index rebuild asks for: enough to
+// sort a few million keys in memory, small beside the machine's.
+const DefaultIndexBuildMemory = "256MB"
+
+// DeferIndexes drops the secondary indexes of DeferrableTables, recording each one's
+// definition in deferred_indexes so that RestoreIndexes (after a crash too) rebuilds it. It
+// is for an initial load into an empty database: queries on those tables scan until the
+// rebuild, and the compliance rules wait for it. Deferring twice is harmless; it returns
+// how many indexes it dropped.
+func (db *DB) DeferIndexes(ctx context.Context) (int, error) {
+	n := 0
+	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT i.relname, t.relname, pg_get_indexdef(i.oid)
+			FROM pg_index x
+			JOIN pg_class i ON i.oid = x.indexrelid
+			JOIN pg_class t ON t.oid = x.indrelid
+			WHERE t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+			  AND NOT x.indisprimary AND NOT t.relispartition
+			ORDER BY i.relname`, DeferrableTables)
+		if err != nil {
+			return fmt.Errorf("list indexes: %w", err)
+		}
+		type index struct{ name, table, def string }
+		idx, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
+			var i index
+			return i, r.Scan(&i.name, &i.table, &i.def)
+		})
+		if err != nil {
+			return fmt.Errorf("list indexes: %w", err)
+		}
+		for _, i := range idx {
+			if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`,
+				i.name, i.table, parentIndexDef(i.def)); err != nil {
+				return fmt.Errorf("record index %s: %w", i.name, err)
+			}
+			if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{i.name}.Sanitize()); err != nil {
+				return fmt.Errorf("drop index %s: %w", i.name, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// parentIndexDef turns the definition PostgreSQL gives for a partitioned table's index
+// ("ON ONLY t", which would build it on the parent alone) into one that builds it on every
+// partition too.
+func parentIndexDef(def string) string {
+	return strings.Replace(def, " ON ONLY ", " ON ", 1)
+}
+
+// DeferredIndexes counts the indexes set aside and not yet rebuilt.
+func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM deferred_indexes").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count deferred indexes: %w", err)
+	}
+	return n, nil
+}
+
+// RestoreIndexes rebuilds every deferred index, each with its record's removal in one
+// transaction, so that a rebuild cut short resumes with what is left. An index build locks
+// its table against writes (not reads) while it runs. It returns how many it built.
+func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger) (int, error) {
+	if log == nil {
+		log = db.log
+	}
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild indexes: %w", err)
+	}
+	defer conn.Release()
+	built := 0
+	for {
+		var name, def string
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			err := tx.QueryRow(ctx, "SELECT name, definition FROM deferred_indexes ORDER BY name LIMIT 1 FOR UPDATE").Scan(&name, &def)
+			if err != nil {
+				return err
+			}
+			// Session settings scoped to this transaction: a build sorts in memory and may
+			// take longer than any query should.
+			if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+DefaultIndexBuildMemory+"'"); err != nil {
+				return fmt.Errorf("index build memory: %w", err)
+			}
+			if _, err := tx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+				return fmt.Errorf("index build timeout: %w", err)
+			}
+			start := time.Now()
+			if _, err := tx.Exec(ctx, def); err != nil {
+				return fmt.Errorf("rebuild index %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, "DELETE FROM deferred_indexes WHERE name = $1", name); err != nil {
+				return fmt.Errorf("rebuild index %s: %w", name, err)
+			}
+			log.Info("index rebuilt", "index", name, "took", time.Since(start).Round(time.Millisecond))
+			return nil
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return built, nil
+		}
+		if err != nil {
+			return built, err
+		}
+		built++
+	}
+}
