@@ -21,8 +21,8 @@ import (
 	"github.com/ledgerscope/ledgerscope/store"
 )
 
-// SyncConfig sizes the ledgersync figures: catch-up ingest, live lag, the portal's queries on a
-// large database, and table sizes.
+// SyncConfig sizes the ledgersync figures: catch-up ingest with and without the rules, live
+// lag, the portal's queries on a large database, and table sizes.
 type SyncConfig struct {
 	// DatabaseURL names the server to create scratch databases on (DATABASE_URL); empty
 	// finds one as the binary does: 127.0.0.1:5432, else a private cluster in PGDir.
@@ -77,11 +77,14 @@ const (
 	GroupIngest = "ingest"
 	GroupLive   = "live"
 	GroupQuery  = "query"
+	// GroupRules syncs the ingest chain again with the compliance rules behind the sync.
+	GroupRules = "rules"
 )
 
 // SyncRows measures the ledgersync figures that want selects (by group name): catch-up ingest
-// beside raw COPY and the table sizes it leaves (GroupIngest), live lag (GroupLive) and the
-// keyset and rollup queries on a large database (GroupQuery). Each measure uses scratch
+// beside raw COPY and the table sizes it leaves (GroupIngest), the same catch-up with the rules
+// behind it and what they cost (GroupRules), live lag (GroupLive), the keyset and rollup
+// queries on a large database (GroupQuery). Each measure uses scratch
 // databases of its own on the server, dropped afterwards, and dir for the chains it builds.
 func SyncRows(ctx context.Context, cfg SyncConfig, dir string, want func(group string) bool, progress func(string, ...any)) ([]Row, error) {
 	if err := cfg.validate(); err != nil {
@@ -95,8 +98,8 @@ func SyncRows(ctx context.Context, cfg SyncConfig, dir string, want func(group s
 	s := &scratch{admin: srv.URL}
 	defer s.dropAll()
 	var rows []Row
-	if want(GroupIngest) {
-		r, err := s.ingest(ctx, cfg, filepath.Join(dir, "ingest"), progress)
+	if want(GroupIngest) || want(GroupRules) {
+		r, err := s.ingest(ctx, cfg, filepath.Join(dir, "ingest"), want, progress)
 		if err != nil {
 			return nil, fmt.Errorf("catch-up ingest: %w", err)
 		}
