@@ -24,6 +24,7 @@ func TestSyncRowsSmall(t *testing.T) {
 		DatabaseURL: pgtest.AdminURL(), IngestTxs: 3000, IngestPerBlock: 500,
 		LiveRate: 1000, LiveBlock: 200 * time.Millisecond, LiveFor: time.Second,
 		QueryTxs: 100_000, QueryRuns: 10,
+		BacktestTxs: 50_000, BacktestDays: 30,
 	}
 	tests := []struct {
 		groups []string
@@ -33,6 +34,7 @@ func TestSyncRowsSmall(t *testing.T) {
 		{[]string{GroupLive}, []string{"live lag at 1000 tx/s"}},
 		{[]string{GroupQuery}, []string{"keyset page of 50", "30-day daily volume"}},
 		{[]string{GroupRules}, []string{"catch-up ingest with the rules behind it", "rules cost"}},
+		{[]string{GroupBacktest}, []string{"30-day backtest of one rule", "backtest rate"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.groups, ","), func(t *testing.T) {
@@ -84,6 +86,10 @@ func TestSyncConfigLimits(t *testing.T) {
 		func(c *SyncConfig) { c.LiveFor = 2 * time.Hour },
 		func(c *SyncConfig) { c.QueryTxs = 10 },
 		func(c *SyncConfig) { c.QueryRuns = 0 },
+		func(c *SyncConfig) { c.BacktestTxs = minBacktestTxs - 1 },
+		func(c *SyncConfig) { c.BacktestTxs = maxBacktestTxs + 1 },
+		func(c *SyncConfig) { c.BacktestDays = 0 },
+		func(c *SyncConfig) { c.BacktestDays = maxBacktestDays + 1 },
 	} {
 		c := DefaultSyncConfig()
 		bad(&c)

@@ -47,5 +47,7 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&s.LiveFor, "live-for", s.LiveFor, "how long the live lag figure runs")
 	cmd.Flags().IntVar(&s.QueryTxs, "query-txs", s.QueryTxs, "synthetic transactions loaded for the query figures")
 	cmd.Flags().IntVar(&s.QueryRuns, "query-runs", s.QueryRuns, "timed runs of each query")
+	cmd.Flags().IntVar(&s.BacktestTxs, "backtest-txs", s.BacktestTxs, "synthetic transactions loaded for the rule backtest figure")
+	cmd.Flags().IntVar(&s.BacktestDays, "backtest-days", s.BacktestDays, "days of block time those transactions span, all of them backtested")
 	return cmd
 }
