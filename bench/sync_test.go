@@ -24,21 +24,27 @@ func TestSyncRowsSmall(t *testing.T) {
 		DatabaseURL: pgtest.AdminURL(), IngestTxs: 3000, IngestPerBlock: 500,
 		LiveRate: 1000, LiveBlock: 200 * time.Millisecond, LiveFor: time.Second,
 		QueryTxs: 100_000, QueryRuns: 10,
-		BacktestTxs: 50_000, BacktestDays: 30,
+		BacktestTxs: 20_000, BacktestDays: 30,
 	}
 	tests := []struct {
 		groups []string
 		want   []string
+		// ingestTxs, when set, replaces cfg's: the rules make each tx several times dearer.
+		ingestTxs int
 	}{
-		{[]string{GroupIngest}, []string{"catch-up ingest", "raw COPY", "table size per 1M txs", "size per 1M txs: transactions"}},
-		{[]string{GroupLive}, []string{"live lag at 1000 tx/s"}},
-		{[]string{GroupQuery}, []string{"keyset page of 50", "30-day daily volume"}},
-		{[]string{GroupRules}, []string{"catch-up ingest with the rules behind it", "rules cost"}},
-		{[]string{GroupBacktest}, []string{"30-day backtest of one rule", "backtest rate"}},
+		{groups: []string{GroupIngest}, want: []string{"catch-up ingest", "raw COPY", "table size per 1M txs", "size per 1M txs: transactions"}},
+		{groups: []string{GroupLive}, want: []string{"live lag at 1000 tx/s"}},
+		{groups: []string{GroupQuery}, want: []string{"keyset page of 50", "30-day daily volume"}},
+		{groups: []string{GroupRules}, want: []string{"catch-up ingest with the rules behind it", "rules cost"}, ingestTxs: 1000},
+		{groups: []string{GroupBacktest}, want: []string{"30-day backtest of one rule", "backtest rate"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.groups, ","), func(t *testing.T) {
 			want := func(g string) bool { return strings.Contains(strings.Join(tt.groups, ","), g) }
+			cfg := cfg
+			if tt.ingestTxs > 0 {
+				cfg.IngestTxs = tt.ingestTxs
+			}
 			rows, err := SyncRows(ctx, cfg, t.TempDir(), want, t.Logf)
 			if err != nil {
 				t.Fatal(err)
