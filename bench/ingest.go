@@ -21,9 +21,12 @@ const maxCopyRows = 2_000_000
 
 // ingest builds a chain of IngestTxs mixed txs through the ledger app (not timed), then times
 // the ledgersync worker writing all of it from an empty database, as a portal catching up
-// does. Beside it, the raw COPY rate of the same transaction rows into an empty transactions
-// table, and the size of each table per million transactions.
-func (s *scratch) ingest(ctx context.Context, cfg SyncConfig, dir string, progress func(string, ...any)) ([]Row, error) {
+// does. Beside it (GroupIngest), the raw COPY rate of the same transaction rows into an empty
+// transactions table, and the size of each table per million transactions. For GroupRules
+// the same chain is synced a second time, into a second empty database with the rules behind
+// the sync, so that both figures come from the same blocks and the chain is built once; the
+// databases before it are vacuumed first, so that autovacuum does not run during it.
+func (s *scratch) ingest(ctx context.Context, cfg SyncConfig, dir string, want func(string) bool, progress func(string, ...any)) ([]Row, error) {
 	c, g, err := newBenchChain(dir)
 	if err != nil {
 		return nil, err
@@ -50,31 +53,52 @@ func (s *scratch) ingest(ctx context.Context, cfg SyncConfig, dir string, progre
 		return nil, err
 	}
 	progress("ingest: syncing %d blocks, %d txs into PostgreSQL", top, txs)
-	start := time.Now()
-	w, err := startWorker(ctx, c, db, g)
+	off, err := catchUp(ctx, c, db, g, top, false)
 	if err != nil {
 		return nil, err
 	}
-	err = w.waitSynced(ctx, top, time.Hour, nil)
-	elapsed := time.Since(start)
-	m := w.w.Metrics()
-	if serr := w.stop(); err == nil {
-		err = serr
+	var rows []Row
+	if want(GroupIngest) {
+		// Right after the catch-up, as before the rules group came: the raw COPY is timed too.
+		if rows, err = s.ingestRows(ctx, db, off, txs, top, progress); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if want(GroupRules) {
+		if err := s.settle(ctx); err != nil {
+			return nil, err
+		}
+		rdb, err := s.db(ctx, "rules")
+		if err != nil {
+			return nil, err
+		}
+		progress("rules: syncing the same %d blocks into a second database with the rules behind the sync", top)
+		on, err := catchUp(ctx, c, rdb, g, top, true)
+		if err != nil {
+			return nil, fmt.Errorf("with the rules: %w", err)
+		}
+		r, err := rulesRows(ctx, off, on, txs, top)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
 	}
 	c.Drop(top + 1) // the rows are in PostgreSQL now; free the blocks
+	return rows, nil
+}
 
+// ingestRows are the catch-up figure without the rules, the raw COPY beside it, and the table
+// sizes the catch-up left in db.
+func (s *scratch) ingestRows(ctx context.Context, db *store.DB, off *catchUpRun, txs int, top int64, progress func(string, ...any)) ([]Row, error) {
 	var legs, changes int64
 	if err := db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM transfer_legs), (SELECT count(*) FROM balance_history)").Scan(&legs, &changes); err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
-	rate := float64(txs) / elapsed.Seconds()
+	elapsed := off.elapsed
 	rows := []Row{{
-		Name: "catch-up ingest (ledgersync, COPY)", Value: rate, Unit: "tx/s", Goal: 100_000,
+		Name: "catch-up ingest (ledgersync, COPY)", Value: off.rate(txs), Unit: "tx/s", Goal: 100_000,
 		Note: fmt.Sprintf("%d txs in %d blocks with %d legs and %d balance rows from an empty database in %.1f s: %.0f rows/s, %d write transactions",
-			txs, top, legs, changes, elapsed.Seconds(), float64(m.Rows)/elapsed.Seconds(), m.Batches),
+			txs, top, legs, changes, elapsed.Seconds(), float64(off.sync.Rows)/elapsed.Seconds(), off.sync.Batches),
 	}}
 
 	progress("ingest: raw COPY of the same transaction rows")

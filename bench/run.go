@@ -25,7 +25,7 @@ type Config struct {
 }
 
 // Groups of rows, in the order Run measures them; Config.Only selects among them.
-var Groups = []string{"verify", "app", "fullnode", "devnet", "startup", GroupIngest, GroupLive, GroupQuery}
+var Groups = []string{"verify", "app", "fullnode", "devnet", "startup", GroupIngest, GroupRules, GroupLive, GroupQuery, GroupBacktest}
 
 // wants reports whether the run measures a group.
 func (c Config) wants(group string) bool { return len(c.Only) == 0 || slices.Contains(c.Only, group) }
@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		rows = append(rows, su...)
 	}
 
-	if cfg.wants(GroupIngest) || cfg.wants(GroupLive) || cfg.wants(GroupQuery) {
+	if cfg.wants(GroupIngest) || cfg.wants(GroupRules) || cfg.wants(GroupLive) || cfg.wants(GroupQuery) || cfg.wants(GroupBacktest) {
 		sr, err := SyncRows(ctx, cfg.Sync, filepath.Join(cfg.Dir, "sync"), cfg.wants, progress)
 		if err != nil {
 			return err

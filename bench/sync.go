@@ -21,8 +21,8 @@ import (
 	"github.com/ledgerscope/ledgerscope/store"
 )
 
-// SyncConfig sizes the ledgersync figures: catch-up ingest, live lag, the portal's queries on a
-// large database, and table sizes.
+// SyncConfig sizes the ledgersync figures: catch-up ingest with and without the rules, live
+// lag, the portal's queries on a large database, table sizes, and a backtest of a rule.
 type SyncConfig struct {
 	// DatabaseURL names the server to create scratch databases on (DATABASE_URL); empty
 	// finds one as the binary does: 127.0.0.1:5432, else a private cluster in PGDir.
@@ -38,6 +38,9 @@ type SyncConfig struct {
 	// QueryTxs is how many synthetic transactions the query figures load; QueryRuns how many
 	// times each query runs.
 	QueryTxs, QueryRuns int
+	// BacktestTxs is how many synthetic transactions the backtest figure loads, spread over
+	// BacktestDays days of block time, all of which the backtest covers.
+	BacktestTxs, BacktestDays int
 }
 
 // DefaultSyncConfig finishes in a few minutes on a 2-core machine.
@@ -47,6 +50,7 @@ func DefaultSyncConfig() SyncConfig {
 		IngestTxs: 1_000_000, IngestPerBlock: 5000,
 		LiveRate: 5000, LiveBlock: time.Second, LiveFor: 40 * time.Second,
 		QueryTxs: 10_000_000, QueryRuns: 300,
+		BacktestTxs: 10_000_000, BacktestDays: 30,
 	}
 }
 
@@ -54,6 +58,10 @@ func DefaultSyncConfig() SyncConfig {
 const (
 	maxIngestTxs = 20_000_000
 	maxQueryTxs  = 200_000_000
+	// minBacktestTxs keeps at least a block per market day of the window.
+	minBacktestTxs  = 10_000
+	maxBacktestTxs  = 200_000_000
+	maxBacktestDays = 366
 )
 
 func (c SyncConfig) validate() error {
@@ -68,6 +76,10 @@ func (c SyncConfig) validate() error {
 		return fmt.Errorf("query txs %d, want 100000 to %d", c.QueryTxs, maxQueryTxs)
 	case c.QueryRuns < 10 || c.QueryRuns > 100_000:
 		return fmt.Errorf("query runs %d, want 10 to 100000", c.QueryRuns)
+	case c.BacktestTxs < minBacktestTxs || c.BacktestTxs > maxBacktestTxs:
+		return fmt.Errorf("backtest txs %d, want %d to %d", c.BacktestTxs, minBacktestTxs, maxBacktestTxs)
+	case c.BacktestDays < 1 || c.BacktestDays > maxBacktestDays:
+		return fmt.Errorf("backtest days %d, want 1 to %d", c.BacktestDays, maxBacktestDays)
 	}
 	return nil
 }
@@ -77,12 +89,18 @@ const (
 	GroupIngest = "ingest"
 	GroupLive   = "live"
 	GroupQuery  = "query"
+	// GroupRules syncs the ingest chain again with the compliance rules behind the sync.
+	GroupRules = "rules"
+	// GroupBacktest backtests one rule over a large synthetic history.
+	GroupBacktest = "backtest"
 )
 
 // SyncRows measures the ledgersync figures that want selects (by group name): catch-up ingest
-// beside raw COPY and the table sizes it leaves (GroupIngest), live lag (GroupLive) and the
-// keyset and rollup queries on a large database (GroupQuery). Each measure uses scratch
-// databases of its own on the server, dropped afterwards, and dir for the chains it builds.
+// beside raw COPY and the table sizes it leaves (GroupIngest), the same catch-up with the rules
+// behind it and what they cost (GroupRules), live lag (GroupLive), the keyset and rollup
+// queries on a large database (GroupQuery) and a 30-day backtest of a rule (GroupBacktest).
+// Each measure uses scratch databases of its own on the server, dropped afterwards, and dir
+// for the chains it builds.
 func SyncRows(ctx context.Context, cfg SyncConfig, dir string, want func(group string) bool, progress func(string, ...any)) ([]Row, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("sync bench: %w", err)
@@ -95,8 +113,8 @@ func SyncRows(ctx context.Context, cfg SyncConfig, dir string, want func(group s
 	s := &scratch{admin: srv.URL}
 	defer s.dropAll()
 	var rows []Row
-	if want(GroupIngest) {
-		r, err := s.ingest(ctx, cfg, filepath.Join(dir, "ingest"), progress)
+	if want(GroupIngest) || want(GroupRules) {
+		r, err := s.ingest(ctx, cfg, filepath.Join(dir, "ingest"), want, progress)
 		if err != nil {
 			return nil, fmt.Errorf("catch-up ingest: %w", err)
 		}
@@ -113,6 +131,13 @@ func SyncRows(ctx context.Context, cfg SyncConfig, dir string, want func(group s
 		r, err := s.queries(ctx, cfg, progress)
 		if err != nil {
 			return nil, fmt.Errorf("queries: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if want(GroupBacktest) {
+		r, err := s.backtest(ctx, cfg, progress)
+		if err != nil {
+			return nil, fmt.Errorf("backtest: %w", err)
 		}
 		rows = append(rows, r...)
 	}
@@ -146,6 +171,17 @@ func (s *scratch) db(ctx context.Context, name string) (*store.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// settle vacuums and analyzes every scratch database so far, so that autovacuum does not take
+// them up during the next timed measure: on two cores it would take one from the measure.
+func (s *scratch) settle(ctx context.Context) error {
+	for _, db := range s.open {
+		if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+			return fmt.Errorf("vacuum: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *scratch) dropAll() {

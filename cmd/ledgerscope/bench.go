@@ -40,12 +40,14 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&cfg.Only, "only", nil, fmt.Sprintf("measure only these groups of rows, comma-separated: %s", strings.Join(bench.Groups, ", ")))
 	s := &cfg.Sync
 	cmd.Flags().StringVar(&s.PGDir, "pg-dir", s.PGDir, "private PostgreSQL cluster for the sync figures, used when neither DATABASE_URL nor a server on 127.0.0.1:5432 is there")
-	cmd.Flags().IntVar(&s.IngestTxs, "ingest-txs", s.IngestTxs, "transactions the catch-up ingest figure syncs")
+	cmd.Flags().IntVar(&s.IngestTxs, "ingest-txs", s.IngestTxs, "transactions the catch-up ingest figure syncs, without and (group rules) with the rules behind the sync")
 	cmd.Flags().IntVar(&s.IngestPerBlock, "ingest-block", s.IngestPerBlock, "transactions per block of the catch-up chain")
 	cmd.Flags().IntVar(&s.LiveRate, "live-rate", s.LiveRate, "tx/s the live lag figure commits")
 	cmd.Flags().DurationVar(&s.LiveBlock, "live-block", s.LiveBlock, "block interval of the live lag figure")
 	cmd.Flags().DurationVar(&s.LiveFor, "live-for", s.LiveFor, "how long the live lag figure runs")
 	cmd.Flags().IntVar(&s.QueryTxs, "query-txs", s.QueryTxs, "synthetic transactions loaded for the query figures")
 	cmd.Flags().IntVar(&s.QueryRuns, "query-runs", s.QueryRuns, "timed runs of each query")
+	cmd.Flags().IntVar(&s.BacktestTxs, "backtest-txs", s.BacktestTxs, "synthetic transactions loaded for the rule backtest figure")
+	cmd.Flags().IntVar(&s.BacktestDays, "backtest-days", s.BacktestDays, "days of block time those transactions span, all of them backtested")
 	return cmd
 }
