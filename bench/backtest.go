@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -200,7 +199,7 @@ func (s synth) load(ctx context.Context, db *store.DB, progress func(string, ...
 	if err != nil {
 		return 0, err
 	}
-	err = withoutIndexes(ctx, db, []string{"transactions", "transfer_legs"}, func() error { return s.loadTxs(ctx, db, &coinMoves, progress) })
+	err = withoutIndexes(ctx, db, func() error { return s.loadTxs(ctx, db, &coinMoves, progress) })
 	if err != nil {
 		return 0, err
 	}
@@ -258,47 +257,17 @@ func (s synth) loadTxs(ctx context.Context, db *store.DB, coinMoves *int64, prog
 	return ctx.Err()
 }
 
-// withoutIndexes drops the secondary indexes of the tables, runs load, and creates them again
-// from their definitions, as pg_restore does: building an index once is many times faster than
-// keeping it up row by row, and the rule then reads the very indexes the migrations define.
-func withoutIndexes(ctx context.Context, db *store.DB, tables []string, load func() error) error {
-	res, err := db.Pool.Query(ctx, `SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
-		JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-		WHERE t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace AND NOT x.indisprimary AND NOT x.indisunique
-		ORDER BY i.relname`, tables)
-	if err != nil {
-		return fmt.Errorf("read indexes: %w", err)
-	}
-	var names, defs []string
-	for res.Next() {
-		var name, def string
-		if err := res.Scan(&name, &def); err != nil {
-			res.Close()
-			return fmt.Errorf("read indexes: %w", err)
-		}
-		names = append(names, name)
-		// A partitioned table's index is defined ON ONLY the parent, with its partitions'
-		// indexes attached one by one; created plainly, it builds them all.
-		defs = append(defs, strings.Replace(def, " ON ONLY ", " ON ", 1))
-	}
-	res.Close()
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("read indexes: %w", err)
-	}
-	for _, n := range names {
-		if _, err := db.Pool.Exec(ctx, "DROP INDEX "+pgx.Identifier{n}.Sanitize()); err != nil {
-			return fmt.Errorf("drop index %s: %w", n, err)
-		}
+// withoutIndexes runs load with the secondary indexes set aside and rebuilds them after, as
+// ledgersync's initial load does: the rule then reads the very indexes the migrations define.
+func withoutIndexes(ctx context.Context, db *store.DB, load func() error) error {
+	if _, err := db.DeferIndexes(ctx); err != nil {
+		return err
 	}
 	if err := load(); err != nil {
 		return err
 	}
-	for _, d := range defs {
-		if _, err := db.Pool.Exec(ctx, d); err != nil {
-			return fmt.Errorf("%s: %w", d, err)
-		}
-	}
-	return nil
+	_, err := db.RestoreIndexes(ctx, nil)
+	return err
 }
 
 // backtest loads BacktestTxs synthetic transactions over BacktestDays into a fresh database
