@@ -17,11 +17,17 @@ import (
 // the trim after a crash finds its rows through them.
 var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances"}
 
+// DeferrablePrimaryKeys are the tables whose primary key an initial load sets aside too: one
+// that leads with the account rather than the time is maintained in random order, as costly
+// as any secondary index, and the load writes nothing that needs it.
+var DeferrablePrimaryKeys = []string{"balance_history"}
+
 // DefaultIndexBuildMemory is the maintenance_work_mem an index rebuild asks for: enough to
 // sort a few million keys in memory, small beside the machine's.
 const DefaultIndexBuildMemory = "256MB"
 
-// DeferIndexes drops the secondary indexes of DeferrableTables, recording each one's
+// DeferIndexes drops the secondary indexes of DeferrableTables and the primary keys of
+// DeferrablePrimaryKeys, recording each one's
 // definition in deferred_indexes so that RestoreIndexes (after a crash too) rebuilds it. It
 // is for an initial load into an empty database: queries on those tables scan until the
 // rebuild, and the compliance rules wait for it. Deferring twice is harmless; it returns
@@ -47,6 +53,31 @@ func (db *DB) DeferIndexes(ctx context.Context) (int, error) {
 		})
 		if err != nil {
 			return fmt.Errorf("list indexes: %w", err)
+		}
+		pk, err := tx.Query(ctx, `SELECT c.conname, t.relname, pg_get_constraintdef(c.oid)
+			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+			WHERE c.contype = 'p' AND t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
+			ORDER BY c.conname`, DeferrablePrimaryKeys)
+		if err != nil {
+			return fmt.Errorf("list primary keys: %w", err)
+		}
+		keys, err := pgx.CollectRows(pk, func(r pgx.CollectableRow) (index, error) {
+			var i index
+			return i, r.Scan(&i.name, &i.table, &i.def)
+		})
+		if err != nil {
+			return fmt.Errorf("list primary keys: %w", err)
+		}
+		for _, k := range keys {
+			table, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()
+			if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`,
+				k.name, k.table, "ALTER TABLE "+table+" ADD CONSTRAINT "+name+" "+k.def); err != nil {
+				return fmt.Errorf("record primary key %s: %w", k.name, err)
+			}
+			if _, err := tx.Exec(ctx, "ALTER TABLE "+table+" DROP CONSTRAINT "+name); err != nil {
+				return fmt.Errorf("drop primary key %s: %w", k.name, err)
+			}
+			n++
 		}
 		for _, i := range idx {
 			if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`,
