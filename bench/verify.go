@@ -12,6 +12,8 @@ import (
 	"time"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519/extra/cache"
 )
 
@@ -19,9 +21,10 @@ import (
 var zip215 = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 
 // VerifyRate measures how many Ed25519 signatures per second this machine verifies in
-// batches of 1024 on all cores: the ceiling for validating signed transactions.
+// batches of the app's largest (ledger.MaxVerifyBatch) on all cores: the ceiling for
+// validating signed transactions.
 func VerifyRate(d time.Duration) Row {
-	const batch = 1024
+	const batch = ledger.MaxVerifyBatch
 	keys := make([]voi.PublicKey, batch)
 	msgs := make([][]byte, batch)
 	sigs := make([][]byte, batch)

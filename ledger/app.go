@@ -293,8 +293,12 @@ type preparedTx struct {
 // chunk, so a small block is still cut into one chunk per worker.
 const (
 	minPipelineChunk = 256
-	maxPipelineChunk = 2048
+	maxPipelineChunk = MaxVerifyBatch
 )
+
+// MaxVerifyBatch is the most signatures the app verifies in one batch: the batch size at
+// which the benchmark measures the machine's verify ceiling.
+const MaxVerifyBatch = 2048
 
 // pipelineChunk is the chunk size for a block of n txs on workers verifiers.
 func pipelineChunk(n, workers int) int {
