@@ -42,7 +42,15 @@ members, the regulator, the settlement coin) and the demo signing keys to <home>
 starts resume the same chain.
 
 With --sync, a non-validating full node (the portal's) follows the validators, re-executing
-every transaction, and ledgersync replicates its blocks into PostgreSQL. Stop with Ctrl-C.`,
+every transaction, and ledgersync replicates its blocks into PostgreSQL, where the compliance
+rules evaluate them.
+
+With --load-rate, the load generator signs traffic with labelled violation scenarios; the
+ground truth goes to <home>/truth.jsonl and the watch list of the WATCH scenario's parties to
+<home>/watchlist.csv. With --sync too, that list is uploaded (by "devnet") before the traffic
+starts, unless it is the current watch list version already. A later start continues the
+chain with a seed of its own and adds its parties to the list, so that the earlier ones stay
+listed. Stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
