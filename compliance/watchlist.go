@@ -94,3 +94,18 @@ func UploadWatchlist(ctx context.Context, db *store.DB, r io.Reader, by, reason 
 	}
 	return v, len(entries), nil
 }
+
+// UploadWatchlistUnlessCurrent is UploadWatchlist that leaves the watch list alone when its
+// newest version is this very file (the same SHA-256), for an uploader that runs on every
+// start. It returns the version holding the list, its entries and whether it is new.
+func UploadWatchlistUnlessCurrent(ctx context.Context, db *store.DB, r io.Reader, by, reason string) (int32, int, bool, error) {
+	entries, digest, err := ParseWatchlist(r)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	v, saved, err := db.SaveWatchlistUnlessCurrent(ctx, entries, digest, by, reason)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return v, len(entries), saved, nil
+}

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,16 +45,44 @@ const MaxWatchlistEntries = 100_000
 
 // SaveWatchlist stores a complete new version of the watch list and returns its number.
 func (db *DB) SaveWatchlist(ctx context.Context, entries []WatchlistEntry, digest []byte, by, reason string) (int32, error) {
+	v, _, err := db.saveWatchlist(ctx, entries, digest, by, reason, false)
+	return v, err
+}
+
+// SaveWatchlistUnlessCurrent is SaveWatchlist that stores nothing when the newest version has
+// the same digest, so that a file uploaded again on every start (the devnet's demo list)
+// leaves one version rather than a pile of identical ones. It returns the version holding the
+// list and whether it is a new one. The newest version is read under the upload's lock, so two
+// uploaders of one file cannot both add it.
+func (db *DB) SaveWatchlistUnlessCurrent(ctx context.Context, entries []WatchlistEntry, digest []byte, by, reason string) (int32, bool, error) {
+	return db.saveWatchlist(ctx, entries, digest, by, reason, true)
+}
+
+func (db *DB) saveWatchlist(ctx context.Context, entries []WatchlistEntry, digest []byte, by, reason string, unlessCurrent bool) (int32, bool, error) {
 	if by == "" || reason == "" {
-		return 0, fmt.Errorf("save watch list: who and why are required: %w", ErrInvalid)
+		return 0, false, fmt.Errorf("save watch list: who and why are required: %w", ErrInvalid)
 	}
 	if len(entries) > MaxWatchlistEntries {
-		return 0, fmt.Errorf("save watch list: %d entries, at most %d: %w", len(entries), MaxWatchlistEntries, ErrInvalid)
+		return 0, false, fmt.Errorf("save watch list: %d entries, at most %d: %w", len(entries), MaxWatchlistEntries, ErrInvalid)
 	}
-	var version int32
+	var (
+		version int32
+		saved   bool
+	)
 	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
+		saved = false
 		if _, err := tx.Exec(ctx, "LOCK TABLE watchlist_versions IN EXCLUSIVE MODE"); err != nil {
 			return err
+		}
+		if unlessCurrent {
+			var current []byte
+			err := tx.QueryRow(ctx, "SELECT version, digest FROM watchlist_versions ORDER BY version DESC LIMIT 1").Scan(&version, &current)
+			switch {
+			case err == nil && bytes.Equal(current, digest):
+				return nil
+			case err != nil && !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
 		}
 		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) + 1 FROM watchlist_versions").Scan(&version); err != nil {
 			return err
@@ -65,13 +95,16 @@ func (db *DB) SaveWatchlist(ctx context.Context, entries []WatchlistEntry, diges
 		for i, e := range entries {
 			rows[i] = []any{version, e.Kind, e.Value, e.Reason}
 		}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"watchlist_entries"}, []string{"version", "kind", "value", "reason"}, pgx.CopyFromRows(rows))
-		return err
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"watchlist_entries"}, []string{"version", "kind", "value", "reason"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		saved = true
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("save watch list: %w", err)
+		return 0, false, fmt.Errorf("save watch list: %w", err)
 	}
-	return version, nil
+	return version, saved, nil
 }
 
 // LatestWatchlistVersion returns the newest watch list version number, 0 when none exists.

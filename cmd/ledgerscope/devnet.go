@@ -13,10 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/compliance"
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
 	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
+	"github.com/ledgerscope/ledgerscope/store"
 )
 
 // devnetFlags are the devnet command's options beyond the devnet's own.
@@ -40,7 +42,15 @@ members, the regulator, the settlement coin) and the demo signing keys to <home>
 starts resume the same chain.
 
 With --sync, a non-validating full node (the portal's) follows the validators, re-executing
-every transaction, and ledgersync replicates its blocks into PostgreSQL. Stop with Ctrl-C.`,
+every transaction, and ledgersync replicates its blocks into PostgreSQL, where the compliance
+rules evaluate them.
+
+With --load-rate, the load generator signs traffic with labelled violation scenarios; the
+ground truth goes to <home>/truth.jsonl and the watch list of the WATCH scenario's parties to
+<home>/watchlist.csv. With --sync too, that list is uploaded (by "devnet") before the traffic
+starts, unless it is the current watch list version already. A later start continues the
+chain with a seed of its own and adds its parties to the list, so that the earlier ones stay
+listed. Stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -95,31 +105,83 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", p.db.URL())
 	}
 	if f.load.rate > 0 {
-		go runDevnetLoad(ctx, net, opts, f.load, log)
-		fmt.Fprintf(out, "  traffic        %.0f tx/s, %.0f%% violation scenarios, ground truth in %s/truth.jsonl\n",
-			f.load.rate, 100*f.load.violations, opts.Home)
+		if err := startDevnetLoad(ctx, net, opts, f.load, p, out, log); err != nil {
+			return err
+		}
 	}
 	return reportProgress(ctx, net, p, out, f.every)
 }
 
-// runDevnetLoad drives the load generator in-process against validator 0: the chain is set up
-// on first use, and later runs continue it with a seed of their own.
-func runDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf loadgenFlags, log *slog.Logger) {
+// Who and why the devnet's uploads of the load generator's watch list are recorded as.
+const (
+	devnetWatchlistBy     = "devnet"
+	devnetWatchlistReason = "demo watch list of the load generator"
+)
+
+// startDevnetLoad prepares the load generator in-process against validator 0 (the chain is
+// set up on first use, and later runs continue it with a seed of their own), writes its watch
+// list into the home and, with the sync, uploads it before the traffic starts, so that the
+// rules flag the WATCH scenario from its first transaction. The traffic then runs in the
+// background until ctx ends.
+func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf loadgenFlags, p *portal, out io.Writer, log *slog.Logger) error {
 	v0 := net.Members[0]
 	lf.auto = true
 	lf.demoSeed = net.Meta.Seed
 	lf.truth = filepath.Join(opts.Home, "truth.jsonl")
+	lf.watchlist = filepath.Join(opts.Home, "watchlist.csv")
 	lf.population = loadgen.DefaultPopulation
 	lf.seed = 1
 	if v0.App.Height() > 1 {
-		// A continued run needs a seed of its own: its new accounts must not collide.
+		// A continued run needs a seed of its own: its new accounts must not collide. Its
+		// watch list is the earlier runs' with this seed's parties added (writeWatchlist).
 		lf.seed = uint64(v0.App.Height())
 	}
-	err := driveLoad(ctx, lf, net.Meta.ChainID, loadgen.CheckTxFunc(v0.Node.SubmitTx),
-		loadgen.AppQuerier{App: v0.App}, log, io.Discard)
-	if err != nil && ctx.Err() == nil {
-		log.Error("load generator stopped", "err", err)
+	q := loadgen.AppQuerier{App: v0.App}
+	plan, err := prepareLoad(ctx, lf, net.Meta.ChainID, q, log)
+	if err != nil {
+		return fmt.Errorf("load generator: %w", err)
 	}
+	fmt.Fprintf(out, "  traffic        %.0f tx/s, %.0f%% violation scenarios, ground truth in %s\n",
+		lf.rate, 100*lf.violations, lf.truth)
+	switch {
+	case plan.watchlist == "":
+	case p == nil:
+		fmt.Fprintf(out, "  watch list     %s (%d entries); to use it: bin/ledgerscope rules watchlist upload %s --reason '%s'\n",
+			plan.watchlist, plan.watchEntries, plan.watchlist, devnetWatchlistReason)
+	default:
+		v, n, saved, err := uploadDevnetWatchlist(ctx, p.db.DB, plan.watchlist)
+		if err != nil {
+			return err
+		}
+		state := "uploaded"
+		if !saved {
+			state = "already the current upload"
+		}
+		fmt.Fprintf(out, "  watch list     %s (%d entries), version %d, %s\n", plan.watchlist, n, v, state)
+	}
+	go func() {
+		err := plan.run(ctx, loadgen.CheckTxFunc(v0.Node.SubmitTx), q, log, io.Discard)
+		if err != nil && ctx.Err() == nil {
+			log.Error("load generator stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// uploadDevnetWatchlist uploads the watch list file at path as `rules watchlist upload` does,
+// by the devnet, unless it is the current version already: a restart then adds no identical
+// version, while a list a continued run has grown is uploaded as a new one.
+func uploadDevnetWatchlist(ctx context.Context, db *store.DB, path string) (version int32, entries int, saved bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("watch list: %w", err)
+	}
+	defer f.Close()
+	v, n, saved, err := compliance.UploadWatchlistUnlessCurrent(ctx, db, f, devnetWatchlistBy, devnetWatchlistReason)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("upload the watch list %s: %w", path, err)
+	}
+	return v, n, saved, nil
 }
 
 // devnetPortal is the portal that devnet --sync runs beside the validators: the same full

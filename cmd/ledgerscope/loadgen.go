@@ -26,6 +26,7 @@ type loadgenFlags struct {
 	node       string
 	demoSeed   string
 	truth      string
+	watchlist  string // empty: beside truth (watchlistPath)
 	violations float64
 	setup      bool
 	population int
@@ -45,14 +46,26 @@ func newLoadgenCmd() *cobra.Command {
 		Long: `Submit realistic signed traffic to a node over CometBFT RPC: DvP trades at the exchange
 venues, gateway settlements through UPGW, transfers, coin deposits with reserve attestations,
 redemptions and burns, new clients, freezes. With --violations above 0, compliance violation
-scenarios (large transfers, structuring, 5% holdings, position limits, self-dealing, matched
-trades, frozen-account attempts, uncovered mints, failed and late settlements, rapid
-in-and-out) are injected at that share of transactions, and each transaction a rule must flag
-is written to the ground-truth file (--truth) as a JSON line.
+scenarios are injected at that share of transactions, in turn: large
+transfers by institutions and individuals, structuring, holdings crossing 5% and then moving
+1% more, position limits, self-dealing, matched trades, frozen-account attempts, failed and
+late settlements, uncovered mints, rapid in-and-out, parties on the watch list and trades
+out of session. Their rules, in the order the scenarios take turns:
 
-The first run on a chain performs the setup (accounts, assets, initial holdings); later runs
-take --setup=false and a --seed of their own. Stop with Ctrl-C: settlements under way are
-confirmed before the command exits.`,
+    ` + strings.Join(loadgen.Scenarios(), " ") + `
+
+Each transaction a rule must flag is written to the ground-truth file (--truth) as a JSON line.
+
+The WATCH scenario's parties are on a watch list fixed by the seeds, written as CSV (--watchlist,
+by default beside --truth: truth.jsonl gives watchlist.csv) before the traffic starts. The rules
+flag them only once it is uploaded, before they evaluate the traffic:
+
+    ledgerscope rules watchlist upload watchlist.csv --reason 'loadgen watch list'
+
+The first run on a chain performs the setup (accounts, assets, initial holdings) and starts
+both files afresh; later runs take --setup=false and a --seed of their own, append to the
+ground truth and add their parties to the watch list, which is then to be uploaded again.
+Stop with Ctrl-C: settlements under way are confirmed before the command exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -73,6 +86,7 @@ confirmed before the command exits.`,
 	fl.StringVar(&f.node, "node", "http://127.0.0.1:26657", "CometBFT RPC address of the node")
 	fl.StringVar(&f.demoSeed, "demo-seed", "devnet", "seed of the demo keys, as the devnet's --seed")
 	fl.StringVar(&f.truth, "truth", "var/devnet/truth.jsonl", "ground-truth file (JSON lines); truncated by a setup run, appended to otherwise")
+	fl.StringVar(&f.watchlist, "watchlist", "", "watch list file (CSV) of the WATCH scenario's parties, to upload with rules watchlist upload (default: beside --truth, truth.jsonl -> watchlist.csv)")
 	fl.Float64Var(&f.violations, "violations", 0, "share of transactions that start a violation scenario (0: clean traffic)")
 	fl.BoolVar(&f.setup, "setup", true, "run the setup phase first (accounts, assets, holdings)")
 	fl.IntVar(&f.population, "population", loadgen.DefaultPopulation, "clients opened by the setup phase (later runs on the chain must give the same)")
@@ -94,8 +108,27 @@ func (f *loadgenFlags) validate() error {
 		return fmt.Errorf("--sessions %q: want exchange or always", f.sessions)
 	case f.truth == "":
 		return errors.New("--truth is empty")
+	case filepath.Clean(f.watchlistPath()) == filepath.Clean(f.truth):
+		return fmt.Errorf("--watchlist %s is the ground-truth file", f.watchlist)
 	}
 	return nil
+}
+
+// watchlistPath is --watchlist or, by default, a file beside the ground truth named after it:
+// truth.jsonl gives watchlist.csv, run1-truth.jsonl run1-watchlist.csv, labels.jsonl
+// labels.watchlist.csv, so that two ground-truth files in one directory keep their lists apart.
+func (f *loadgenFlags) watchlistPath() string {
+	if f.watchlist != "" {
+		return f.watchlist
+	}
+	dir, base := filepath.Split(f.truth)
+	base = strings.TrimSuffix(base, filepath.Ext(base))
+	if i := strings.LastIndex(base, "truth"); i >= 0 {
+		base = base[:i] + "watchlist" + base[i+len("truth"):]
+	} else {
+		base += ".watchlist"
+	}
+	return filepath.Join(dir, base+".csv")
 }
 
 func runLoadgen(ctx context.Context, f loadgenFlags, log *slog.Logger, out io.Writer) error {
@@ -118,8 +151,37 @@ func runLoadgen(ctx context.Context, f loadgenFlags, log *slog.Logger, out io.Wr
 	return driveLoad(ctx, f, chainID, rpc, rpc, log, out)
 }
 
-// driveLoad runs the generator against a node, through the RPC or in-process.
+// driveLoad runs the generator against a node, through the RPC or in-process, and says how to
+// upload the watch list its WATCH scenario expects before the traffic starts.
 func driveLoad(ctx context.Context, f loadgenFlags, chainID string, sub loadgen.Submitter, q loadgen.Querier, log *slog.Logger, out io.Writer) error {
+	plan, err := prepareLoad(ctx, f, chainID, q, log)
+	if err != nil {
+		return err
+	}
+	if plan.watchlist != "" {
+		fmt.Fprintf(out, "loadgen: watch list of %d parties in %s; for the WATCH rule to flag them, upload it before the rules evaluate this traffic:\n",
+			plan.watchEntries, plan.watchlist)
+		fmt.Fprintf(out, "  ledgerscope rules watchlist upload %s --reason 'loadgen watch list'\n", plan.watchlist)
+	}
+	return plan.run(ctx, sub, q, log, out)
+}
+
+// loadPlan is a generator ready to run: the chain's setup done or the generator restored, and
+// the watch list written.
+type loadPlan struct {
+	f          loadgenFlags
+	chainID    string
+	gen        *loadgen.Generator
+	setup      bool
+	truthFlags int // the ground-truth file is truncated by a setup run, appended to otherwise
+	// watchlist is the watch list file written, empty without violation scenarios.
+	watchlist    string
+	watchEntries int
+}
+
+// prepareLoad makes the generator, sets the chain up or restores the generator from it, and
+// writes the watch list.
+func prepareLoad(ctx context.Context, f loadgenFlags, chainID string, q loadgen.Querier, log *slog.Logger) (*loadPlan, error) {
 	session := loadgen.ExchangeSessions
 	if f.sessions == "always" {
 		session = loadgen.AlwaysOpen
@@ -129,45 +191,104 @@ func driveLoad(ctx context.Context, f loadgenFlags, chainID string, sub loadgen.
 		Population: f.population, Violations: f.violations, Session: session,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	p := &loadPlan{f: f, chainID: chainID, gen: gen, truthFlags: os.O_CREATE | os.O_WRONLY | os.O_APPEND}
 	done, err := gen.HasSetup(qctx, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	setup := f.setup
+	p.setup = f.setup
 	if f.auto {
-		setup = !done
+		p.setup = !done
 	}
-	if setup {
+	if p.setup {
 		if done {
-			return errors.New("the chain already has the loadgen setup: run with --setup=false and a new --seed")
+			return nil, errors.New("the chain already has the loadgen setup: run with --setup=false and a new --seed")
 		}
 		if err := gen.SyncSigners(qctx, q); err != nil {
-			return err
+			return nil, err
 		}
-		flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+		p.truthFlags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 	} else if err := gen.Restore(qctx, q); err != nil {
-		return err
+		return nil, err
 	}
-	cancel()
+	if f.violations > 0 {
+		p.watchlist = f.watchlistPath()
+		if p.watchEntries, err = writeWatchlist(p.watchlist, gen, !p.setup); err != nil {
+			return nil, err
+		}
+		log.Info("loadgen watch list written", "path", p.watchlist, "entries", p.watchEntries)
+	}
+	return p, nil
+}
 
+// writeWatchlist writes the generator's watch list to path and returns how many entries the
+// file has. With keep, a run continuing a chain, the list already there stays and this run's
+// entries are added after it: the ground truth of earlier runs, appended to, still labels
+// their watch-listed parties, and a list without them would leave those labels unflagged when
+// the rules evaluate (or backtest) earlier blocks against the latest upload. The file is
+// replaced whole, so an interrupted write leaves the old list.
+func writeWatchlist(path string, gen *loadgen.Generator, keep bool) (int, error) {
+	entries := gen.Watchlist()
+	if keep {
+		old, err := os.Open(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return 0, fmt.Errorf("watch list: %w", err)
+		default:
+			prev, err := loadgen.ReadWatchEntries(old)
+			old.Close()
+			if err != nil {
+				return 0, fmt.Errorf("%s: %w", path, err)
+			}
+			entries = loadgen.MergeWatchlists(prev, entries)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return 0, fmt.Errorf("watch list: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return 0, fmt.Errorf("watch list: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing left to remove
+	werr := loadgen.WriteWatchEntries(tmp, entries)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("watch list %s: %w", path, werr)
+	}
+	return len(entries), nil
+}
+
+// run submits the generator's traffic until ctx ends or the duration is over, writing the
+// ground truth, and prints what it did.
+func (p *loadPlan) run(ctx context.Context, sub loadgen.Submitter, q loadgen.Querier, log *slog.Logger, out io.Writer) error {
+	f := p.f
 	if err := os.MkdirAll(filepath.Dir(f.truth), 0o755); err != nil {
 		return fmt.Errorf("truth file: %w", err)
 	}
-	truth, err := os.OpenFile(f.truth, flags, 0o644)
+	truth, err := os.OpenFile(f.truth, p.truthFlags, 0o644)
 	if err != nil {
 		return fmt.Errorf("truth file: %w", err)
 	}
-	log.Info("loadgen starting", "chain_id", chainID, "rate", f.rate, "duration", f.duration,
-		"setup", setup, "violations", f.violations, "truth", f.truth)
+	log.Info("loadgen starting", "chain_id", p.chainID, "rate", f.rate, "duration", f.duration,
+		"setup", p.setup, "violations", f.violations, "truth", f.truth, "watchlist", p.watchlist)
 	// The querier also tells Run which transactions of other signers are in a block, so that
 	// it holds back those that need them: without it, an in-process submitter sends
 	// everything in stream order and a multi-validator proposer reorders it.
-	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: f.rate, Duration: f.duration, Logger: log, Querier: q}, gen, sub, truth)
+	stats, err := loadgen.Run(ctx, loadgen.RunConfig{Rate: f.rate, Duration: f.duration, Logger: log, Querier: q}, p.gen, sub, truth)
 	if cerr := truth.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("truth file: %w", cerr)
 	}
@@ -180,7 +301,8 @@ func driveLoad(ctx context.Context, f loadgenFlags, chainID string, sub loadgen.
 			stats.HeldMaxWait.Round(time.Millisecond), stats.Resent)
 	}
 	if f.violations > 0 {
-		fmt.Fprintf(out, "loadgen: %d ground-truth lines in %s; scenarios %v\n", stats.TruthLines, f.truth, stats.Scenarios)
+		fmt.Fprintf(out, "loadgen: %d ground-truth lines in %s; scenarios %v; watch list in %s\n",
+			stats.TruthLines, f.truth, stats.Scenarios, p.watchlist)
 	}
 	return err
 }
