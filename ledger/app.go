@@ -61,6 +61,10 @@ type App struct {
 	// height from undoFloor-1 to the current one.
 	undoFloor int64
 
+	// executing is the height FinalizeBlock last started: Preverify leaves blocks up to it
+	// alone, since their execution is verifying them already.
+	executing atomic.Int64
+
 	checkMu     sync.Mutex
 	checkNonces map[Address]uint64 // highest nonce admitted to the mempool, per account ahead of its committed one
 	sigs        *SigCache
@@ -244,6 +248,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	if want := a.state.Height + 1; req.Height != want {
 		return nil, fmt.Errorf("finalize block %d: app is at height %d", req.Height, a.state.Height)
 	}
+	a.executing.Store(req.Height)
 	st := newStage(a.state, req.Height, req.Time.Unix())
 	blockEvents := st.expireSettlements()
 
@@ -342,6 +347,30 @@ func (a *App) pipeline(txs [][]byte, exec func(i int, p *preparedTx)) {
 		}
 	}
 	wg.Wait()
+}
+
+// Preverify checks the signatures of a block's transactions before the block executes, a
+// batch at a time, and remembers the valid ones in the signature cache where FinalizeBlock
+// finds them; ledger/node calls it for blocks a peer sends during block sync. It changes no
+// state, so the outcome of the block is the same whether it ran or not: a transaction it did
+// not reach, or whose signature failed, is verified again when the block executes. It stops
+// once the block's height starts executing.
+func (a *App) Preverify(height int64, txs [][]byte) {
+	out := make([]preparedTx, min(len(txs), MaxVerifyBatch))
+	for lo := 0; lo < len(txs); lo += MaxVerifyBatch {
+		if height <= a.executing.Load() {
+			return
+		}
+		hi := min(lo+MaxVerifyBatch, len(txs))
+		chunk := out[:hi-lo]
+		clear(chunk)
+		a.prepare(txs[lo:hi], chunk)
+		for _, p := range chunk {
+			if p.dtx != nil && p.sigsOK {
+				a.sigs.add(p.hash)
+			}
+		}
+	}
 }
 
 // prepare decodes, hashes and verifies a run of txs; signatures CheckTx already verified are

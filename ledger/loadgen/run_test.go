@@ -128,8 +128,9 @@ func TestRunPacesAndResyncs(t *testing.T) {
 	if stats.Rejected > stats.Submitted/100 {
 		t.Errorf("%d of %d rejected", stats.Rejected, stats.Submitted)
 	}
-	// The bucket admits a second's burst; the setup phase comes in large steps.
-	if stats.Rate < rate*0.7 || stats.Rate > rate*1.6 {
+	// The bucket admits a second's burst; the setup phase comes in large steps. The lower
+	// bound catches a stall, not a slow machine.
+	if stats.Rate < rate*0.3 || stats.Rate > rate*1.6 {
 		t.Errorf("achieved %.0f tx/s, target %d", stats.Rate, rate)
 	}
 	if stats.Elapsed > 20*time.Second {

@@ -103,12 +103,16 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 
 	// NewNode panics, rather than failing, when the handshake finds the application's
 	// app hash contradicting the stored state.
+	var opts []cmtnode.Option
+	if p, ok := app.(Preverifier); ok {
+		opts = append(opts, preverifyOption(p, n.done))
+	}
 	var cn *cmtnode.Node
 	var newErr error
 	err = catch("cometbft panicked", func() {
 		cn, newErr = cmtnode.NewNode(ctx, ccfg, pv, nodeKey, clientCreator(cfg.ABCIConcurrency, &commitWatch{Application: app, tip: &n.tip}),
 			cmtnode.DefaultGenesisDocProviderFunc(ccfg), n.dbs.open,
-			cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), logger)
+			cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), logger, opts...)
 	})
 	if err != nil {
 		// The panic text carries a dump of the whole state: log it, return its gist.

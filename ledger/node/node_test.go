@@ -284,6 +284,10 @@ func TestNetwork(t *testing.T) {
 				t.Fatalf("height %d: full node's app returned %X, chain has %X", h, fm.app.hashAt(h), tip.AppHash)
 			}
 		}
+		// The blocks with the three transactions came by block sync, past Preverify.
+		if n := fm.app.preverifiedTxs(); n != 3 {
+			t.Errorf("block sync offered Preverify %d transactions, want the 3 submitted", n)
+		}
 		fst := waitCaughtUp(t, full, 30*time.Second)
 		if fst.VotingPower != 0 || len(fst.Validators) != 3 || len(fst.Peers) != 3 {
 			t.Fatalf("full node status %+v", fst)
