@@ -20,9 +20,11 @@ type Preverifier interface {
 	Preverify(height int64, txs [][]byte)
 }
 
-// maxPreverifyTxs bounds the transactions of received blocks waiting for Preverify: about
-// five full blocks, well within what the app's signature cache keeps until they execute.
-const maxPreverifyTxs = 100_000
+// maxPreverifyTxs bounds the transactions of received blocks waiting for Preverify. Block
+// sync fetches far ahead, and a block that finds the bound reached is never offered again, so
+// it is generous: the bytes are the block sync pool's, held anyway. Blocks are checked lowest
+// first, so what Preverify remembers is used soon after, well within the signature cache.
+const maxPreverifyTxs = 1_000_000
 
 // preverifyOption puts a reactor in front of CometBFT's block sync reactor that hands the
 // transactions of every block a peer sends to pv, on a goroutine of its own, until done.
