@@ -351,9 +351,13 @@ func (p *portal) startNode(ctx context.Context, doc *types.GenesisDoc) error {
 	cfg.P2PExternal = c.p2pExternal
 	cfg.RPCListen = c.rpcListen
 	cfg.PersistentPeers = c.peers
-	// The portal's node validates and never takes transactions (they go to a validator's
-	// RPC), so it runs without a mempool: a block then costs it nothing to purge from one.
-	cfg.NoMempool = true
+	// The ledger app guards its own state, so CheckTx calls may run at once and while a
+	// block executes; and its CheckTx keeps nonce bookkeeping across blocks, so rechecking
+	// the mempool after every block buys nothing but CPU. The node keeps a mempool although
+	// it never originates transactions: CometBFT v1.0's validators gossip transactions to
+	// every peer, and a peer without the mempool channel drops the connection on the first.
+	cfg.ABCIConcurrency = node.ABCIConsensusOnly
+	cfg.MempoolRecheck = false
 	cfg.Logger = p.log
 	if err := node.InitHome(cfg, doc, node.Keys{}); err != nil {
 		return fmt.Errorf("portal home %s (a home follows one chain; use another --home for another): %w", c.home, err)

@@ -240,8 +240,6 @@ func (n *Net) start(ctx context.Context, name string, slot int, validator bool) 
 	// The app's CheckTx keeps its nonce bookkeeping across blocks, so rechecking the whole
 	// mempool after every block buys nothing but CPU.
 	cfg.MempoolRecheck = false
-	// The portal's follower only validates: the validators take the traffic.
-	cfg.NoMempool = !validator
 	cfg.Logger = n.opts.Logger
 	if n.opts.Tune != nil {
 		n.opts.Tune(&cfg)

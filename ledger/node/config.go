@@ -70,11 +70,6 @@ type Config struct {
 	// every TimeoutCommit.
 	CreateEmptyBlocksInterval time.Duration
 
-	// NoMempool runs the node without a mempool: it neither accepts nor gossips
-	// transactions, and applying a block does not pay for purging its txs from a mempool
-	// and a cache of seen txs (8% of a block-syncing full node's CPU). For a follower
-	// that only validates, such as the portal's node; SubmitTx then fails.
-	NoMempool bool
 	// MempoolSize is the most transactions the mempool holds.
 	MempoolSize int
 	// MempoolMaxTxsBytes is the most bytes of transactions the mempool holds.
@@ -262,9 +257,6 @@ func (c Config) cometConfig() *cmtcfg.Config {
 	cfg.Mempool.MaxTxBytes = c.MempoolMaxTxBytes
 	cfg.Mempool.CacheSize = c.MempoolCacheSize
 	cfg.Mempool.Recheck = c.MempoolRecheck
-	if c.NoMempool {
-		cfg.Mempool.Type = cmtcfg.MempoolTypeNop
-	}
 
 	cfg.Consensus.TimeoutPropose = c.TimeoutPropose
 	cfg.Consensus.TimeoutCommit = c.TimeoutCommit

@@ -28,10 +28,6 @@ var (
 
 	// ErrInvalidHeight is returned for heights below 1.
 	ErrInvalidHeight = errors.New("invalid height")
-
-	// ErrNoMempool is returned by SubmitTx on a node started without a mempool: send the
-	// transaction to a validator instead.
-	ErrNoMempool = errors.New("this node runs without a mempool; submit transactions to a validator")
 )
 
 // PrunedError reports that a height is below the earliest block the node still holds,

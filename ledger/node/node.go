@@ -251,9 +251,6 @@ func (n *Node) SubmitTx(tx []byte) (*abcitypes.CheckTxResponse, error) {
 	if n.closed {
 		return nil, n.stoppedErr()
 	}
-	if n.cfg.NoMempool {
-		return nil, ErrNoMempool
-	}
 	rr, err := n.cmt.Mempool().CheckTx(tx, "")
 	if err != nil {
 		return nil, fmt.Errorf("submit tx: %w", err)
