@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,8 +53,19 @@ func dayStart(t time.Time) time.Time {
 }
 
 func addrHex(a []byte) string  { return hex.EncodeToString(a) }
-func ownerHex(o []byte) string { return strings.ToUpper(hex.EncodeToString(o)) }
-func hashHex(h []byte) string  { return strings.ToUpper(hex.EncodeToString(h)) }
+func ownerHex(o []byte) string { return upperHex(o) }
+func hashHex(h []byte) string  { return upperHex(h) }
+
+// upperHex is strings.ToUpper(hex.EncodeToString(b)) in one allocation: rules format a hash
+// for every finding and every item of evidence.
+func upperHex(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0x0f]
+	}
+	return string(out)
+}
 
 // maxAccountsLoad bounds one account lookup.
 const maxAccountsLoad = 10_000

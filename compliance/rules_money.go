@@ -367,8 +367,21 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	type ev struct {
 		m   *coinMove
 		amt int64 // + credit, - debit
+		// note is the event's evidence, made once: an event is evidence of every debit
+		// after it in the window.
+		note *Evidence
 	}
-	evs := map[string][]ev{}
+	evidence := func(c *ev) Evidence {
+		if c.note == nil {
+			note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
+			if c.amt < 0 {
+				note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
+			}
+			c.note = &Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note}
+		}
+		return *c.note
+	}
+	evs := map[string][]*ev{}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
 	for i := range moves {
@@ -381,7 +394,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				continue
 			}
 			k := string(side.a)
-			list := append(evs[k], ev{m, side.sign * m.amount})
+			list := append(evs[k], &ev{m: m, amt: side.sign * m.amount})
 			j := 0
 			for j < len(list) && list[j].m.time.Before(m.time.Add(-w)) {
 				j++
@@ -391,26 +404,28 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			if side.sign > 0 || m.height < r.From || done[k+string(m.hash)] {
 				continue
 			}
+			// One pass: the debits after a credit are the window's debits less those up to it.
 			var in, outSum int64
-			var tripped *Finding
-			for x, c := range list {
+			for _, c := range list {
 				if c.amt > 0 {
 					in += c.amt
-					var after int64
-					for _, f := range list[x+1:] {
-						if f.amt < 0 {
-							after -= f.amt
-						}
-					}
-					if after*100 >= c.amt*p.SharePct {
-						tripped = &Finding{
-							Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
-							Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
-						}
-						break
-					}
 				} else {
 					outSum -= c.amt
+				}
+			}
+			var tripped *Finding
+			var upTo int64
+			for _, c := range list {
+				if c.amt < 0 {
+					upTo -= c.amt
+					continue
+				}
+				if after := outSum - upTo; after*100 >= c.amt*p.SharePct {
+					tripped = &Finding{
+						Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
+						Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
+					}
+					break
 				}
 			}
 			if tripped == nil && in > 0 && outSum*100 >= in*p.SharePct {
@@ -423,19 +438,16 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				continue
 			}
 			done[k+string(m.hash)] = true
-			var trail []Evidence
-			for _, c := range list {
-				note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
-				if c.amt < 0 {
-					note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
-				}
-				trail = append(trail, Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note})
+			// Only the last maxEvidence events are kept (capEvidence): make only those.
+			trail := make([]Evidence, 0, min(len(list), maxEvidence))
+			for _, c := range list[max(0, len(list)-maxEvidence):] {
+				trail = append(trail, evidence(c))
 			}
 			a := e.acct(side.a)
 			tripped.SubjectKind, tripped.Subject, tripped.Member, tripped.Asset = SubjectAccount, addrHex(side.a), a.sponsor, ledger.CoinSymbol
 			tripped.WindowKey = hashHex(m.hash)
 			tripped.Height, tripped.Time, tripped.LastHeight = m.height, m.time, m.height
-			tripped.Evidence = capEvidence(trail)
+			tripped.Evidence = trail
 			out = append(out, *tripped)
 		}
 	}
