@@ -82,9 +82,16 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 	type dayKey struct{ acct, day string }
 	sums := map[dayKey]int64{}
 	counts := map[dayKey]int{}
-	trail := map[dayKey][]Evidence{}
+	type mark struct {
+		m    *coinMove
+		note string
+	}
+	// trail keeps at least the day's last maxEvidence movements, trimmed in bulk so that a
+	// movement costs no copy of them; evidence is made only for a finding.
+	trail := map[dayKey][]mark{}
 	var out []Finding
-	for _, m := range moves {
+	for i := range moves {
+		m := &moves[i]
 		for _, side := range []struct {
 			a    []byte
 			note string
@@ -96,9 +103,16 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			before := sums[k]
 			sums[k] += m.amount
 			counts[k]++
-			ev := Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side.note, m.amount, m.kind)}
-			trail[k] = capEvidence(append(trail[k], ev))
+			t := append(trail[k], mark{m, side.note})
+			if len(t) > 2*maxEvidence {
+				t = append(t[:0], t[len(t)-maxEvidence:]...)
+			}
+			trail[k] = t
 			if before < p.Threshold && sums[k] >= p.Threshold && m.height >= r.From {
+				ev := make([]Evidence, 0, maxEvidence)
+				for _, x := range t[max(0, len(t)-maxEvidence):] {
+					ev = append(ev, Evidence{Tx: hashHex(x.m.hash), Height: x.m.height, Time: x.m.time, Note: fmt.Sprintf("%s %d fen (%s)", x.note, x.m.amount, x.m.kind)})
+				}
 				a := e.acct(side.a)
 				out = append(out, Finding{
 					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: k.day, Member: a.sponsor,
@@ -106,7 +120,7 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
 						kind, sums[k], k.day, p.Threshold),
 					Figures:  map[string]any{"day": k.day, "sum": sums[k], "threshold": p.Threshold, "movements": counts[k]},
-					Evidence: append([]Evidence(nil), trail[k]...),
+					Evidence: ev,
 				})
 			}
 		}
