@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,12 +25,23 @@ type Querier interface {
 type Env struct {
 	q        Querier
 	accounts map[string]*acct
+	// moves caches the unfiltered coin movements of a range: LV-INST, LV-IND, STRUCT and
+	// RAPID all start from those of the pass's range.
+	moves map[moveRange][]coinMove
 	// WatchlistVersion is the watch list the WATCH rule reads; 0 means none uploaded.
 	WatchlistVersion int32
 }
 
 // NewEnv returns an environment reading through q.
-func NewEnv(q Querier) *Env { return &Env{q: q, accounts: map[string]*acct{}} }
+func NewEnv(q Querier) *Env {
+	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}}
+}
+
+// moveRange is the range of a coinMoves load.
+type moveRange struct {
+	h1, h2 int64
+	t1, t2 int64 // Unix nanoseconds
+}
 
 // acct is what rules need of an account.
 type acct struct {
@@ -54,8 +64,19 @@ func dayStart(t time.Time) time.Time {
 }
 
 func addrHex(a []byte) string  { return hex.EncodeToString(a) }
-func ownerHex(o []byte) string { return strings.ToUpper(hex.EncodeToString(o)) }
-func hashHex(h []byte) string  { return strings.ToUpper(hex.EncodeToString(h)) }
+func ownerHex(o []byte) string { return upperHex(o) }
+func hashHex(h []byte) string  { return upperHex(h) }
+
+// upperHex is strings.ToUpper(hex.EncodeToString(b)) in one allocation: rules format a hash
+// for every finding and every item of evidence.
+func upperHex(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0x0f]
+	}
+	return string(out)
+}
 
 // maxAccountsLoad bounds one account lookup.
 const maxAccountsLoad = 10_000
@@ -147,8 +168,26 @@ type coinMove struct {
 const maxCoinMoves = 2_000_000
 
 // coinMoves loads the coin movements in heights [h1, h2] (block times [t1, t2]) that touch one
-// of accounts, or all of them when accounts is nil, ordered as executed.
+// of accounts, or all of them when accounts is nil, ordered as executed. The unfiltered
+// loads are cached for the Env's life: callers must not modify what it returns.
 func (e *Env) coinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time, accounts [][]byte) ([]coinMove, error) {
+	if accounts != nil {
+		return e.loadCoinMoves(ctx, h1, h2, t1, t2, accounts)
+	}
+	k := moveRange{h1, h2, t1.UnixNano(), t2.UnixNano()}
+	if ms, ok := e.moves[k]; ok {
+		return ms, nil
+	}
+	ms, err := e.loadCoinMoves(ctx, h1, h2, t1, t2, nil)
+	if err != nil {
+		return nil, err
+	}
+	e.moves[k] = ms
+	return ms, nil
+}
+
+// loadCoinMoves is coinMoves without the cache.
+func (e *Env) loadCoinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time, accounts [][]byte) ([]coinMove, error) {
 	var out []coinMove
 	filter := ""
 	args := []any{ledger.CoinSymbol, t1, t2, h1, h2}

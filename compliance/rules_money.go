@@ -82,9 +82,16 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 	type dayKey struct{ acct, day string }
 	sums := map[dayKey]int64{}
 	counts := map[dayKey]int{}
-	trail := map[dayKey][]Evidence{}
+	type mark struct {
+		m    *coinMove
+		note string
+	}
+	// trail keeps at least the day's last maxEvidence movements, trimmed in bulk so that a
+	// movement costs no copy of them; evidence is made only for a finding.
+	trail := map[dayKey][]mark{}
 	var out []Finding
-	for _, m := range moves {
+	for i := range moves {
+		m := &moves[i]
 		for _, side := range []struct {
 			a    []byte
 			note string
@@ -96,9 +103,16 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			before := sums[k]
 			sums[k] += m.amount
 			counts[k]++
-			ev := Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side.note, m.amount, m.kind)}
-			trail[k] = capEvidence(append(trail[k], ev))
+			t := append(trail[k], mark{m, side.note})
+			if len(t) > 2*maxEvidence {
+				t = append(t[:0], t[len(t)-maxEvidence:]...)
+			}
+			trail[k] = t
 			if before < p.Threshold && sums[k] >= p.Threshold && m.height >= r.From {
+				ev := make([]Evidence, 0, maxEvidence)
+				for _, x := range t[max(0, len(t)-maxEvidence):] {
+					ev = append(ev, Evidence{Tx: hashHex(x.m.hash), Height: x.m.height, Time: x.m.time, Note: fmt.Sprintf("%s %d fen (%s)", x.note, x.m.amount, x.m.kind)})
+				}
 				a := e.acct(side.a)
 				out = append(out, Finding{
 					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: k.day, Member: a.sponsor,
@@ -106,7 +120,7 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
 						kind, sums[k], k.day, p.Threshold),
 					Figures:  map[string]any{"day": k.day, "sum": sums[k], "threshold": p.Threshold, "movements": counts[k]},
-					Evidence: append([]Evidence(nil), trail[k]...),
+					Evidence: ev,
 				})
 			}
 		}
@@ -367,8 +381,21 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	type ev struct {
 		m   *coinMove
 		amt int64 // + credit, - debit
+		// note is the event's evidence, made once: an event is evidence of every debit
+		// after it in the window.
+		note *Evidence
 	}
-	evs := map[string][]ev{}
+	evidence := func(c *ev) Evidence {
+		if c.note == nil {
+			note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
+			if c.amt < 0 {
+				note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
+			}
+			c.note = &Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note}
+		}
+		return *c.note
+	}
+	evs := map[string][]*ev{}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
 	for i := range moves {
@@ -381,7 +408,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				continue
 			}
 			k := string(side.a)
-			list := append(evs[k], ev{m, side.sign * m.amount})
+			list := append(evs[k], &ev{m: m, amt: side.sign * m.amount})
 			j := 0
 			for j < len(list) && list[j].m.time.Before(m.time.Add(-w)) {
 				j++
@@ -391,26 +418,28 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			if side.sign > 0 || m.height < r.From || done[k+string(m.hash)] {
 				continue
 			}
+			// One pass: the debits after a credit are the window's debits less those up to it.
 			var in, outSum int64
-			var tripped *Finding
-			for x, c := range list {
+			for _, c := range list {
 				if c.amt > 0 {
 					in += c.amt
-					var after int64
-					for _, f := range list[x+1:] {
-						if f.amt < 0 {
-							after -= f.amt
-						}
-					}
-					if after*100 >= c.amt*p.SharePct {
-						tripped = &Finding{
-							Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
-							Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
-						}
-						break
-					}
 				} else {
 					outSum -= c.amt
+				}
+			}
+			var tripped *Finding
+			var upTo int64
+			for _, c := range list {
+				if c.amt < 0 {
+					upTo -= c.amt
+					continue
+				}
+				if after := outSum - upTo; after*100 >= c.amt*p.SharePct {
+					tripped = &Finding{
+						Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
+						Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
+					}
+					break
 				}
 			}
 			if tripped == nil && in > 0 && outSum*100 >= in*p.SharePct {
@@ -423,19 +452,16 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				continue
 			}
 			done[k+string(m.hash)] = true
-			var trail []Evidence
-			for _, c := range list {
-				note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
-				if c.amt < 0 {
-					note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
-				}
-				trail = append(trail, Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note})
+			// Only the last maxEvidence events are kept (capEvidence): make only those.
+			trail := make([]Evidence, 0, min(len(list), maxEvidence))
+			for _, c := range list[max(0, len(list)-maxEvidence):] {
+				trail = append(trail, evidence(c))
 			}
 			a := e.acct(side.a)
 			tripped.SubjectKind, tripped.Subject, tripped.Member, tripped.Asset = SubjectAccount, addrHex(side.a), a.sponsor, ledger.CoinSymbol
 			tripped.WindowKey = hashHex(m.hash)
 			tripped.Height, tripped.Time, tripped.LastHeight = m.height, m.time, m.height
-			tripped.Evidence = capEvidence(trail)
+			tripped.Evidence = trail
 			out = append(out, *tripped)
 		}
 	}

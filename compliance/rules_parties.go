@@ -453,12 +453,32 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 		return nil, err
 	}
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].time.Before(ts[j].time) })
+	// A pair needs one owner on opposite sides in one asset: index the trades by asset and
+	// buyer's owner, and by asset and seller's owner, so each trade meets only its candidates
+	// instead of every trade of the window.
+	type side struct{ asset, owner string }
+	byBuyer, bySeller := map[side][]int{}, map[side][]int{}
 	var out []Finding
+	var cands []int
 	for j := range ts {
 		b := &ts[j]
-		for i := j - 1; i >= 0 && b.time.Sub(ts[i].time) <= w; i-- {
+		cands = cands[:0]
+		// Earlier trades whose buyer is b's seller's owner, or whose seller is b's buyer's.
+		for _, list := range [][]int{byBuyer[side{b.asset, string(e.acct(b.seller).owner)}], bySeller[side{b.asset, string(e.acct(b.buyer).owner)}]} {
+			for x := len(list) - 1; x >= 0 && b.time.Sub(ts[list[x]].time) <= w; x-- {
+				cands = append(cands, list[x])
+			}
+		}
+		byBuyer[side{b.asset, string(e.acct(b.buyer).owner)}] = append(byBuyer[side{b.asset, string(e.acct(b.buyer).owner)}], j)
+		bySeller[side{b.asset, string(e.acct(b.seller).owner)}] = append(bySeller[side{b.asset, string(e.acct(b.seller).owner)}], j)
+		// Nearest first, each once, as a scan back from b would meet them.
+		sort.Sort(sort.Reverse(sort.IntSlice(cands)))
+		for n, i := range cands {
+			if n > 0 && cands[n-1] == i {
+				continue
+			}
 			a := &ts[i]
-			if a.asset != b.asset || (a.height < r.From && b.height < r.From) {
+			if a.height < r.From && b.height < r.From {
 				continue
 			}
 			var linked []byte
@@ -477,7 +497,7 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 				continue
 			}
 			first, second := a, b
-			if hashHex(second.id) < hashHex(first.id) {
+			if bytes.Compare(second.id, first.id) < 0 { // the order of their hex forms
 				first, second = second, first
 			}
 			h, at := max(a.height, b.height), a.time

@@ -96,11 +96,21 @@ func dvpAtomRule() *Rule {
 		Source:   "CPMI-IOSCO Principles for Financial Market Infrastructures, principle 12 (DvP); must never happen",
 		defaults: func() Params { return &NoParams{} },
 		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			rows, err := e.q.Query(ctx, `SELECT s.id, s.asset, s.quantity, s.cash, s.opened_height, s.opened_time, s.venue,
-					(SELECT count(*) FROM transfer_legs l WHERE l.block_time = t.block_time AND l.height = t.height AND l.tx_idx = t.idx AND l.leg = 'asset'),
-					(SELECT count(*) FROM transfer_legs l WHERE l.block_time = t.block_time AND l.height = t.height AND l.tx_idx = t.idx AND l.leg = 'cash')
-				FROM settlements s LEFT JOIN transactions t ON t.hash = s.id AND t.height = s.opened_height AND t.block_time = s.opened_time
-				WHERE s.kind = 'dvp' AND s.opened_height BETWEEN $1 AND $2 ORDER BY s.opened_height, s.id`, r.From, r.To)
+			// Set-based over the range: the range's transactions and the legs of each, both
+			// read along their primary keys (block_time, height, ...), joined to the range's
+			// DvPs by hash in memory; a lookup by hash alone would scan a partition's index.
+			rows, err := e.q.Query(ctx, `WITH t AS (
+					SELECT hash, block_time, height, idx FROM transactions
+					WHERE block_time BETWEEN $3 AND $4 AND height BETWEEN $1 AND $2),
+				l AS (
+					SELECT block_time, height, tx_idx, count(*) FILTER (WHERE leg = 'asset') AS n_asset, count(*) FILTER (WHERE leg = 'cash') AS n_cash
+					FROM transfer_legs WHERE block_time BETWEEN $3 AND $4 AND height BETWEEN $1 AND $2 AND leg IN ('asset', 'cash')
+					GROUP BY block_time, height, tx_idx)
+				SELECT s.id, s.asset, s.quantity, s.cash, s.opened_height, s.opened_time, s.venue, coalesce(l.n_asset, 0), coalesce(l.n_cash, 0)
+				FROM settlements s
+				LEFT JOIN t ON t.hash = s.id AND t.height = s.opened_height AND t.block_time = s.opened_time
+				LEFT JOIN l ON l.block_time = t.block_time AND l.height = t.height AND l.tx_idx = t.idx
+				WHERE s.kind = 'dvp' AND s.opened_height BETWEEN $1 AND $2 ORDER BY s.opened_height, s.id`, r.From, r.To, r.FromTime, r.ToTime)
 			if err != nil {
 				return nil, fmt.Errorf("dvp legs: %w", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,10 +19,20 @@ const (
 	DefaultMaxBatchBlocks = 200
 	DefaultPoll           = 500 * time.Millisecond
 	DefaultRetryMax       = 10 * time.Second
-	// MaxFindingsPerPass bounds the violations one pass may write; more means a rule is
-	// misconfigured (a threshold of 1 fen), and the pass fails loudly instead.
+	// MaxFindingsPerPass bounds the findings one pass over several blocks holds: a pass that
+	// finds more is split, down to a single block.
 	MaxFindingsPerPass = 100_000
+	// MaxFindingsPerBlock bounds the findings of one block. A block's findings are bounded by
+	// its rows (a rule finds at most a few per transfer leg or transaction), so a single block
+	// is written whatever it finds below this; more means a rule is misconfigured beyond
+	// anything a block could hold, and the pass fails loudly instead.
+	MaxFindingsPerBlock = 1_000_000
+	// violationsPerWrite bounds the violations one batch of upserts sends.
+	violationsPerWrite = 5_000
 )
+
+// errTooMany is a pass that found more than its bound: the runner splits its range.
+var errTooMany = errors.New("too many findings")
 
 // SystemUser is who seeds the default rule versions.
 const SystemUser = "system"
@@ -34,6 +45,9 @@ type RunnerConfig struct {
 	MaxBatchBlocks int64
 	// Poll is how often the sync cursor is read when the rules have caught up.
 	Poll time.Duration
+	// MaxFindings bounds the findings of a pass over several blocks; 0 is
+	// MaxFindingsPerPass.
+	MaxFindings int
 	// Logger receives progress and errors; nil discards.
 	Logger *slog.Logger
 }
@@ -43,6 +57,9 @@ type RunnerConfig struct {
 type Runner struct {
 	cfg RunnerConfig
 	log *slog.Logger
+	// span is how many blocks the next pass covers: MaxBatchBlocks, or less after a pass
+	// found too much, growing back by doubling; it only saves re-evaluating split passes.
+	span atomic.Int64
 }
 
 // NewRunner returns a runner; it touches nothing until Step or Run.
@@ -56,10 +73,15 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Poll <= 0 {
 		cfg.Poll = DefaultPoll
 	}
+	if cfg.MaxFindings <= 0 {
+		cfg.MaxFindings = MaxFindingsPerPass
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, log: cfg.Logger}, nil
+	r := &Runner{cfg: cfg, log: cfg.Logger}
+	r.span.Store(cfg.MaxBatchBlocks)
+	return r, nil
 }
 
 // ActiveRule is a rule at the version in force, with its decoded parameters.
@@ -250,10 +272,36 @@ func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	rg := Range{From: cc.Height + 1, To: min(cc.Height+r.cfg.MaxBatchBlocks, sc.Height)}
+	span := r.span.Load()
+	for {
+		rg := Range{From: cc.Height + 1, To: min(cc.Height+span, sc.Height)}
+		res, err := r.pass(ctx, db, set, wl, cc.Height, rg)
+		if errors.Is(err, errTooMany) && rg.To > rg.From {
+			// Half the range finds about half as much; a single block is bounded by its rows.
+			span = max(1, (rg.To-rg.From+1)/2)
+			r.span.Store(span)
+			r.log.Info("compliance pass found too much; splitting it", "from", rg.From, "to", rg.To, "blocks", span)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("compliance pass %d..%d: %w", rg.From, rg.To, err)
+		}
+		r.span.Store(min(2*span, r.cfg.MaxBatchBlocks))
+		return res, nil
+	}
+}
+
+// pass evaluates the enabled rules over rg and writes their violations and the cursor, from
+// prev to rg.To, in one transaction. It fails with errTooMany, writing nothing, when the
+// findings exceed the bound of a pass over rg.
+func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int32, prev int64, rg Range) (*PassResult, error) {
+	limit := r.cfg.MaxFindings
+	if rg.From == rg.To {
+		limit = max(limit, MaxFindingsPerBlock)
+	}
 	res := &PassResult{From: rg.From, To: rg.To, SetVersion: set.Version}
 	start := time.Now()
-	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
+	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
 		env := NewEnv(tx)
 		env.WatchlistVersion = wl
 		var err error
@@ -279,21 +327,28 @@ func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 				}
 				vs = append(vs, v)
 			}
-			if len(vs) > MaxFindingsPerPass {
-				return fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", MaxFindingsPerPass, rg.From, rg.To, ar.Rule.ID, ErrInvalid)
+			if len(vs) > limit {
+				if rg.From == rg.To {
+					return fmt.Errorf("more than %d findings in block %d (rule %s): %w", limit, rg.From, ar.Rule.ID, ErrInvalid)
+				}
+				return fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", limit, rg.From, rg.To, ar.Rule.ID, errTooMany)
 			}
 		}
 		vs = mergeByKey(vs)
 		res.Findings = len(vs)
-		n, err := store.UpsertViolations(ctx, tx, vs)
-		if err != nil {
-			return err
+		for len(vs) > 0 {
+			n := min(len(vs), violationsPerWrite)
+			ins, err := store.UpsertViolations(ctx, tx, vs[:n])
+			if err != nil {
+				return err
+			}
+			res.Inserted += ins
+			vs = vs[n:]
 		}
-		res.Inserted = n
-		return store.AdvanceComplianceCursor(ctx, tx, cc.Height, rg.To, rg.ToTime, set.Version)
+		return store.AdvanceComplianceCursor(ctx, tx, prev, rg.To, rg.ToTime, set.Version)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("compliance pass %d..%d: %w", rg.From, rg.To, err)
+		return nil, err
 	}
 	if res.Inserted > 0 {
 		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start))
