@@ -282,6 +282,19 @@ func TestBoundaries(t *testing.T) {
 			}
 			b.block(time.Second, b.sign(body, memberKey("UPGW")))
 		}},
+		{RuleRapid, "left", "", func(b *builder, at bool) {
+			var res uint64
+			a := b.account(ledger.KindIndividual, "")
+			to := b.account(ledger.KindIndividual, "")
+			// One fen held from before the window leaves 10% and a fen after sending 90% on:
+			// more than the 10% of the receipt that "little balance left" allows.
+			if !at {
+				b.fund(a, 1, &res)
+				b.block(2 * time.Hour)
+			}
+			b.fund(a, 1_000_00, &res)
+			b.block(time.Second, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: 900_00}, a))
+		}},
 		{RuleRapid, "window", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindIndividual, "")

@@ -322,12 +322,19 @@ type RapidParams struct {
 	SharePct int64 `json:"share_pct"`
 	// WindowSeconds is t.
 	WindowSeconds int64 `json:"window_seconds"`
+	// LeftPct: the funds went through only if, after the debit's block, the account holds at
+	// most this share of what it received. An account paying from money it already had is
+	// not moving funds "in and out, with little balance left".
+	LeftPct int64 `json:"left_pct"`
 }
 
 // Validate implements Params.
 func (p *RapidParams) Validate() error {
 	if p.SharePct <= 0 || p.SharePct > 100 {
 		return errors.New("share_pct must be in (0, 100]")
+	}
+	if p.LeftPct < 0 || p.LeftPct > 100 {
+		return errors.New("left_pct must be in [0, 100]")
 	}
 	if p.WindowSeconds <= 0 || p.WindowSeconds > 31*86400 {
 		return errors.New("window_seconds must be in (0, 31 days]")
@@ -339,7 +346,7 @@ func rapidRule() *Rule {
 	return &Rule{
 		ID: RuleRapid, Title: "Rapid in-and-out of funds", Severity: SeverityMedium, Subject: SubjectAccount,
 		Source:   "PBOC Order [2016] No. 3, art. 11 (funds moved in and out quickly, little balance left)",
-		defaults: func() Params { return &RapidParams{SharePct: 90, WindowSeconds: 3600} },
+		defaults: func() Params { return &RapidParams{SharePct: 90, WindowSeconds: 3600, LeftPct: 10} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
 			return evalRapid(ctx, e, p.(*RapidParams), r)
 		},
@@ -348,7 +355,9 @@ func rapidRule() *Rule {
 
 // evalRapid checks each coin debit in the range two ways: against each credit of the window
 // before it (the debits since that credit reach x% of it), and as a sliding window (the
-// window's debits reach x% of its credits). Mints count as credits and burns as debits.
+// window's debits reach x% of its credits). Mints count as credits and burns as debits. A
+// debit that trips either way is a violation if the account is left with little: at most
+// left_pct% of the funds received, after the debit's block.
 func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding, error) {
 	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
 	if err != nil {
@@ -398,6 +407,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	evs := map[string][]*ev{}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
+	var limits []balanceLimit // one per finding in out
 	for i := range moves {
 		m := &moves[i]
 		for _, side := range []struct {
@@ -428,7 +438,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				}
 			}
 			var tripped *Finding
-			var upTo int64
+			var upTo, received int64
 			for _, c := range list {
 				if c.amt < 0 {
 					upTo -= c.amt
@@ -439,6 +449,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 						Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
 						Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
 					}
+					received = c.amt
 					break
 				}
 			}
@@ -447,10 +458,12 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 					Summary: fmt.Sprintf("account's debits %d fen reached %d%% of its credits %d fen within %s", outSum, outSum*100/in, in, w),
 					Figures: map[string]any{"received": in, "sent": outSum, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "window"},
 				}
+				received = in
 			}
 			if tripped == nil {
 				continue
 			}
+			tripped.Figures["left_pct"] = p.LeftPct
 			done[k+string(m.hash)] = true
 			// Only the last maxEvidence events are kept (capEvidence): make only those.
 			trail := make([]Evidence, 0, min(len(list), maxEvidence))
@@ -463,7 +476,58 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			tripped.Height, tripped.Time, tripped.LastHeight = m.height, m.time, m.height
 			tripped.Evidence = trail
 			out = append(out, *tripped)
+			limits = append(limits, balanceLimit{account: side.a, height: m.height, max: received * p.LeftPct / 100})
 		}
 	}
-	return out, nil
+	return e.keepLittleLeft(ctx, out, limits)
+}
+
+// balanceLimit is the most coin an account may hold after a block for a RAPID finding there
+// to stand.
+type balanceLimit struct {
+	account []byte
+	height  int64
+	max     int64
+}
+
+// keepLittleLeft keeps the findings whose account held at most its limit in coin after the
+// block, read in one query from the balance history (the last change at or below it).
+func (e *Env) keepLittleLeft(ctx context.Context, fs []Finding, limits []balanceLimit) ([]Finding, error) {
+	if len(fs) == 0 {
+		return fs, nil
+	}
+	accts := make([][]byte, len(limits))
+	heights := make([]int64, len(limits))
+	for i, l := range limits {
+		accts[i], heights[i] = l.account, l.height
+	}
+	rows, err := e.q.Query(ctx, `SELECT q.i, coalesce(b.amount, 0)
+		FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS q(account, height, i)
+		LEFT JOIN LATERAL (SELECT amount FROM balance_history h
+			WHERE h.account = q.account AND h.asset = $3 AND h.height <= q.height
+			ORDER BY h.height DESC LIMIT 1) b ON true`, accts, heights, ledger.CoinSymbol)
+	if err != nil {
+		return nil, fmt.Errorf("balances after rapid debits: %w", err)
+	}
+	left := make([]int64, len(limits))
+	for rows.Next() {
+		var i, amount int64
+		if err := rows.Scan(&i, &amount); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("balances after rapid debits: %w", err)
+		}
+		left[i-1] = amount
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("balances after rapid debits: %w", err)
+	}
+	kept := fs[:0]
+	for i, f := range fs {
+		if left[i] <= limits[i].max {
+			f.Figures["balance_left"] = left[i]
+			kept = append(kept, f)
+		}
+	}
+	return kept, nil
 }
