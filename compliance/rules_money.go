@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
@@ -405,6 +407,15 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 		return *c.note
 	}
 	evs := map[string][]*ev{}
+	// credits is the sum of the credits in each account's window, kept as events enter and
+	// leave it: no reading can count more as received, so a debit that leaves more than
+	// left_pct of it in the account cannot trip, and is passed over without a look at the
+	// window. Most debits of a working account are.
+	credits := map[string]int64{}
+	after, err := e.coinBalances(ctx, payers, r.From, r.To)
+	if err != nil {
+		return nil, err
+	}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
 	var limits []balanceLimit // one per finding in out
@@ -419,13 +430,22 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			}
 			k := string(side.a)
 			list := append(evs[k], &ev{m: m, amt: side.sign * m.amount})
+			if side.sign > 0 {
+				credits[k] += m.amount
+			}
 			j := 0
 			for j < len(list) && list[j].m.time.Before(m.time.Add(-w)) {
+				if list[j].amt > 0 {
+					credits[k] -= list[j].amt
+				}
 				j++
 			}
 			list = list[j:]
 			evs[k] = list
 			if side.sign > 0 || m.height < r.From || done[k+string(m.hash)] {
+				continue
+			}
+			if bal, ok := after[balanceAt{k, m.height}]; ok && bal*100 > credits[k]*p.LeftPct {
 				continue
 			}
 			// One pass: the debits after a credit are the window's debits less those up to it.
@@ -480,6 +500,35 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 		}
 	}
 	return e.keepLittleLeft(ctx, out, limits)
+}
+
+// balanceAt names an account's coin balance after a block.
+type balanceAt struct {
+	account string
+	height  int64
+}
+
+// maxCoinBalances bounds the balance rows one evaluation loads, as maxCoinMoves the moves.
+const maxCoinBalances = 2_000_000
+
+// coinBalances reads the coin balances of accounts after each block of [h1, h2] that changed
+// them, along balance_history's primary key.
+func (e *Env) coinBalances(ctx context.Context, accounts [][]byte, h1, h2 int64) (map[balanceAt]int64, error) {
+	out := map[balanceAt]int64{}
+	err := e.scan(ctx, "coin balances", func(rows pgx.Rows) error {
+		var a []byte
+		var h, amount int64
+		if err := rows.Scan(&a, &h, &amount); err != nil {
+			return err
+		}
+		if len(out) >= maxCoinBalances {
+			return fmt.Errorf("more than %d balance changes: %w", maxCoinBalances, ErrInvalid)
+		}
+		out[balanceAt{string(a), h}] = amount
+		return nil
+	}, `SELECT account, height, amount FROM balance_history
+		WHERE account = ANY($1) AND asset = $2 AND height BETWEEN $3 AND $4`, accounts, ledger.CoinSymbol, h1, h2)
+	return out, err
 }
 
 // balanceLimit is the most coin an account may hold after a block for a RAPID finding there
