@@ -470,25 +470,9 @@ func TestInitialLoadDefersIndexes(t *testing.T) {
 	src.Run(800, 3)
 	fast, plain := pgtest.New(t), pgtest.New(t)
 	watched := &watchedSource{testChain: src, db: fast, at: src.Height() / 2}
-	cfg := Config{Source: watched, DB: fast, Genesis: testGenesis(t), Logger: testLogger(t), DeferIndexesBlocks: 10, MaxBatchBlocks: 5}
-	w, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	for w.Metrics().SyncedHeight < src.Height() {
-		select {
-		case err := <-done:
-			t.Fatalf("worker stopped: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	w := syncTo(t, fast, src, src.Height(), func(c *Config) {
+		c.Source, c.DeferIndexesBlocks, c.MaxBatchBlocks = watched, 10, 5
+	})
 	if watched.deferred.Load() == 0 {
 		t.Fatal("no index was deferred during the load")
 	}

@@ -15,9 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
-	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -157,19 +155,9 @@ func checkDatabase(ctx context.Context, t *testing.T, db *store.DB, nodeRPC stri
 // resumes at the height it had and catches up on what was committed meanwhile, with no block
 // written twice.
 func TestPortalFollowsDevnet(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	opts := devnettest.Options(t, 1)
-	dn, err := devnet.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Stop()
+	ctx, opts, dn := testDevnet(t, 90*time.Second)
 	v0 := dn.Members[0]
-	tr, err := memchain.NewTraffic(memchain.TrafficConfig{Seed: opts.Seed, ChainID: dn.Meta.ChainID, Parties: 10, Txs: 200, FailEvery: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := testTraffic(t, opts, dn)
 	url := pgtest.URL(t)
 	t.Setenv("DATABASE_URL", url)
 	db, err := store.Open(ctx, store.Config{URL: url})

@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
-	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -20,31 +17,10 @@ import (
 // devnet synced over RPC: no difference, then a balance altered by hand is reported and the
 // command fails.
 func TestReconcileCommand(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := devnettest.Options(t, 1)
-	dn, err := devnet.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Stop()
+	ctx, opts, dn := testDevnet(t, 60*time.Second)
 	v0 := dn.Members[0]
-	tr, err := memchain.NewTraffic(memchain.TrafficConfig{Seed: opts.Seed, ChainID: dn.Meta.ChainID, Parties: 10, Txs: 200, FailEvery: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, phase := range append(tr.Setup, tr.Load) {
-		for _, raw := range phase {
-			if res, err := v0.Node.SubmitTx(raw); err != nil || res.Code != 0 {
-				t.Fatalf("submit: %v %v", err, res)
-			}
-		}
-		// Let the phase commit before the next one needs its accounts.
-		want := v0.App.Height() + 3
-		for v0.App.Height() < want {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	tr := testTraffic(t, opts, dn)
+	submitPhases(ctx, t, v0, append(tr.Setup, tr.Load))
 
 	url := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", url)

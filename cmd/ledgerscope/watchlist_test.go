@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -35,14 +34,7 @@ func runCmd(ctx context.Context, cmd *cobra.Command, args ...string) (string, er
 // complete setup and so a longer first run, adds its parties through writeWatchlist, which
 // TestDevnetWatchlistUploadOnce covers.)
 func TestLoadgenWritesUploadableWatchlist(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := devnettest.Options(t, 1)
-	dn, err := devnet.Start(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Stop()
+	ctx, opts, dn := testDevnet(t, 60*time.Second)
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	dir := t.TempDir()
 	truth := filepath.Join(dir, "truth.jsonl")
