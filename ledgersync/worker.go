@@ -39,6 +39,9 @@ const (
 	// indexed tables took about three times as long as loading them bare and building the
 	// indexes afterwards. A short chain gains nothing and loses nothing.
 	DefaultDeferIndexesBlocks = 20
+	// DeferMaxTxs is how much an initial load may have written with its indexes in place and
+	// still set them aside: rebuilding them over that many transactions takes seconds.
+	DeferMaxTxs = 1_000_000
 )
 
 // ErrHalted is returned by Run when the sync stopped on an alarm (a divergent block, another
@@ -70,10 +73,11 @@ type Config struct {
 	StatusInterval time.Duration
 	// RetryMin and RetryMax bound the back-off after an error (the database or the node away).
 	RetryMin, RetryMax time.Duration
-	// DeferIndexesBlocks: a sync that starts on an empty database (the cursor at genesis) at
-	// least this many blocks behind the node drops the secondary indexes of the big tables,
-	// loads the history bare, and rebuilds them once caught up (store.DeferIndexes). 0 means
-	// DefaultDeferIndexesBlocks; negative never defers.
+	// DeferIndexesBlocks: a sync that starts on an empty database (the cursor at genesis) and
+	// finds itself at least this many blocks behind the node before it has written
+	// DeferMaxTxs drops the secondary indexes of the big tables, loads the history bare, and
+	// rebuilds them once caught up (store.DeferIndexes). 0 means DefaultDeferIndexesBlocks;
+	// negative never defers.
 	DeferIndexesBlocks int64
 	// Logger receives progress, retries and alarms; nil discards.
 	Logger *slog.Logger
@@ -119,6 +123,10 @@ func (c *Config) defaults() {
 type Worker struct {
 	cfg Config
 	log *slog.Logger
+
+	// fresh is set while the session, started on an empty database, may still defer its
+	// indexes (maybeDefer); only the writer goroutine reads and writes it.
+	fresh bool
 
 	mu sync.Mutex
 	m  Metrics
@@ -224,11 +232,25 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	deferred, err := w.deferIndexes(ctx, cur.Height)
+	deferred, err := db.DeferredIndexes(ctx)
 	if err != nil {
 		return false, err
 	}
 	w.setDeferred(deferred)
+	// A session that starts on an empty database is an initial load until it has written
+	// DeferMaxTxs: the node it follows may itself be block-syncing, so how far behind the
+	// sync is shows only as the node's height grows.
+	w.fresh = cur.Height == 0 && w.cfg.DeferIndexesBlocks > 0
+	if w.fresh {
+		st, err := w.cfg.Source.Status(ctx)
+		if err != nil {
+			return false, fmt.Errorf("node status: %w", err)
+		}
+		w.setNode(st.LatestHeight, st.LatestTime)
+		if err := w.maybeDefer(ctx, cur.Height); err != nil {
+			return false, err
+		}
+	}
 	sponsors, err := db.AccountSponsors(ctx)
 	if err != nil {
 		return false, err
@@ -256,27 +278,29 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	return w.write(sctx, ahead, ch)
 }
 
-// deferIndexes sets the secondary indexes aside for an initial load, when the database is
-// empty and the node far enough ahead, and returns how many indexes are deferred (by this
-// call or by an earlier session that did not finish its load).
-func (w *Worker) deferIndexes(ctx context.Context, cursor int64) (int, error) {
-	db := w.cfg.DB
-	n, err := db.DeferredIndexes(ctx)
-	if err != nil || n > 0 || cursor > 0 || w.cfg.DeferIndexesBlocks < 0 {
-		return n, err
+// maybeDefer sets the secondary indexes aside for an initial load: a session that started
+// on an empty database, has written fewer than DeferMaxTxs, and is at least
+// DeferIndexesBlocks behind the node.
+func (w *Worker) maybeDefer(ctx context.Context, cursor int64) error {
+	m := w.Metrics()
+	if !w.fresh || m.DeferredIndexes > 0 {
+		return nil
 	}
-	st, err := w.cfg.Source.Status(ctx)
+	if m.Txs > DeferMaxTxs {
+		w.fresh = false
+		return nil
+	}
+	if m.NodeHeight-cursor < w.cfg.DeferIndexesBlocks {
+		return nil
+	}
+	n, err := w.cfg.DB.DeferIndexes(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("node status: %w", err)
+		return err
 	}
-	if st.LatestHeight < w.cfg.DeferIndexesBlocks {
-		return 0, nil
-	}
-	if n, err = db.DeferIndexes(ctx); err != nil {
-		return 0, err
-	}
-	w.log.Info("initial load: secondary indexes set aside until caught up", "indexes", n, "node_height", st.LatestHeight)
-	return n, nil
+	w.fresh = false
+	w.setDeferred(n)
+	w.log.Info("initial load: secondary indexes set aside until caught up", "indexes", n, "synced_height", cursor, "node_height", m.NodeHeight)
+	return nil
 }
 
 // restoreIndexes rebuilds the deferred indexes once the load has caught up with the node.
@@ -399,6 +423,9 @@ func (w *Worker) write(ctx context.Context, ahead *semaphore.Weighted, ch <-chan
 			default:
 				break drain
 			}
+		}
+		if err := w.maybeDefer(ctx, first.rows.Block.Height-1); err != nil {
+			return progressed, err
 		}
 		start := time.Now()
 		res, err := w.cfg.DB.WriteBlocks(ctx, batch, store.WriteOptions{CopyMinRows: w.cfg.CopyMinRows})

@@ -8,7 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"sync/atomic"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,54 +442,83 @@ func TestLiveFollow(t *testing.T) {
 	}
 }
 
-// watchedSource is a test chain that records, when a reader fetches height at, how many
-// indexes the database has deferred.
+// watchedSource is a test chain whose Status may under-report its height.
 type watchedSource struct {
 	*testChain
-	db       *store.DB
-	at       int64
-	deferred atomic.Int64
+	// statusCap, when positive, caps the height Status reports: a node still block-syncing,
+	// whose height the sync learns only as it reads.
+	statusCap int64
 }
 
-func (s *watchedSource) Block(ctx context.Context, h int64) (*node.CommittedBlock, error) {
-	if h == s.at {
-		n, err := s.db.DeferredIndexes(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.deferred.Store(int64(n))
+// lockedBuffer collects a worker's log lines from its goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (s *watchedSource) Status(ctx context.Context) (node.Status, error) {
+	st, err := s.testChain.Status(ctx)
+	if s.statusCap > 0 {
+		st.LatestHeight = min(st.LatestHeight, s.statusCap)
 	}
-	return s.testChain.Block(ctx, h)
+	return st, err
 }
 
 // TestInitialLoadDefersIndexes syncs a chain into an empty database with the secondary
 // indexes set aside during the load, and into another without: the rows are the same, and
-// once synced the first has all its indexes back.
+// once synced the first has all its indexes back. The node is ahead from the start, or still
+// block-syncing (its height known only as the sync reads).
 func TestInitialLoadDefersIndexes(t *testing.T) {
 	src := newTestChain(t, 5)
 	// Hourly blocks over 33 days: the load crosses into a partition made while deferred.
 	src.Run(800, 3)
-	fast, plain := pgtest.New(t), pgtest.New(t)
-	watched := &watchedSource{testChain: src, db: fast, at: src.Height() / 2}
-	w := syncTo(t, fast, src, src.Height(), func(c *Config) {
-		c.Source, c.DeferIndexesBlocks, c.MaxBatchBlocks = watched, 10, 5
-	})
-	if watched.deferred.Load() == 0 {
-		t.Fatal("no index was deferred during the load")
-	}
-	if n, err := fast.DeferredIndexes(context.Background()); err != nil || n != 0 {
-		t.Fatalf("synced with %d indexes still deferred (%v)", n, err)
-	}
-	if m := w.Metrics(); m.DeferredIndexes != 0 {
-		t.Fatalf("metrics say %d indexes deferred", m.DeferredIndexes)
-	}
+	plain := pgtest.New(t)
 	syncTo(t, plain, src, src.Height(), func(c *Config) { c.DeferIndexesBlocks = -1 })
 	if n, err := plain.DeferredIndexes(context.Background()); err != nil || n != 0 {
 		t.Fatalf("DeferIndexesBlocks -1 deferred %d (%v)", n, err)
 	}
-	sameChecksums(t, checksums(t, plain), checksums(t, fast))
-	if a, b := indexNames(t, fast), indexNames(t, plain); a != b {
-		t.Fatalf("indexes after the load:\n%s\nwithout deferring:\n%s", a, b)
+	tests := []struct {
+		name      string
+		statusCap int64
+	}{
+		{"node ahead from the start", 0},
+		{"node block-syncing, its height learnt while reading", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fast := pgtest.New(t)
+			watched := &watchedSource{testChain: src, statusCap: tt.statusCap}
+			var logs lockedBuffer
+			w := syncTo(t, fast, src, src.Height(), func(c *Config) {
+				c.Source, c.DeferIndexesBlocks, c.MaxBatchBlocks = watched, 10, 5
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			if !strings.Contains(logs.String(), "secondary indexes set aside") || !strings.Contains(logs.String(), "indexes rebuilt") {
+				t.Fatalf("no index was set aside and rebuilt:\n%s", logs.String())
+			}
+			if n, err := fast.DeferredIndexes(context.Background()); err != nil || n != 0 {
+				t.Fatalf("synced with %d indexes still deferred (%v)", n, err)
+			}
+			if m := w.Metrics(); m.DeferredIndexes != 0 {
+				t.Fatalf("metrics say %d indexes deferred", m.DeferredIndexes)
+			}
+			sameChecksums(t, checksums(t, plain), checksums(t, fast))
+			if a, b := indexNames(t, fast), indexNames(t, plain); a != b {
+				t.Fatalf("indexes after the load:\n%s\nwithout deferring:\n%s", a, b)
+			}
+		})
 	}
 }
 
