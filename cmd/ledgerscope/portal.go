@@ -249,7 +249,9 @@ type portal struct {
 	src     node.BlockSource // the embedded node, or the remote one
 	resumed int64            // the height the node's home held at start; 0 on a first start
 	db      *database        // nil without the sync
-	worker  *ledgersync.Worker
+	// watchlist says what became of the devnet's demo watch list (--from-devnet), for people.
+	watchlist string
+	worker    *ledgersync.Worker
 
 	stop      context.CancelFunc // ends the worker and the rules
 	wg        sync.WaitGroup
@@ -460,6 +462,9 @@ func (p *portal) startSync(ctx context.Context, doc *types.GenesisDoc) error {
 		return err
 	}
 	p.db = d
+	if err := p.uploadDevnetWatchlist(ctx); err != nil {
+		return err
+	}
 	w, err := ledgersync.New(ledgersync.Config{Source: p.src, DB: d.DB, Genesis: g, LogEvery: p.cfg.logEvery, Logger: p.log.With("component", "ledgersync")})
 	if err != nil {
 		return err
@@ -566,7 +571,33 @@ func (p *portal) describe(out io.Writer) {
 			rules = "evaluated behind the sync"
 		}
 		line("rules", "%s", rules)
+		if p.watchlist != "" {
+			line("watch list", "%s", p.watchlist)
+		}
 	}
+}
+
+// uploadDevnetWatchlist gives a portal following a devnet the devnet's demo watch list, as
+// devnet --sync gives its own database, so that its rules flag the load generator's WATCH
+// scenario too. A regulator's portal uploads its list with rules watchlist upload.
+func (p *portal) uploadDevnetWatchlist(ctx context.Context) error {
+	if p.cfg.fromDevnet == "" || !p.cfg.rules {
+		return nil
+	}
+	path := filepath.Join(p.cfg.fromDevnet, "watchlist.csv")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	v, n, saved, err := uploadDevnetWatchlist(ctx, p.db.DB, path)
+	if err != nil {
+		return err
+	}
+	state := "uploaded"
+	if !saved {
+		state = "already the current upload"
+	}
+	p.watchlist = fmt.Sprintf("%s (%d entries), version %d, %s", path, n, v, state)
+	return nil
 }
 
 // rpcURL turns a listen address ("tcp://127.0.0.1:26657") into the URL clients dial.

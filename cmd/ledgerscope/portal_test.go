@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
@@ -170,6 +172,15 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	port := dn.Meta.P2PPort(dn.Meta.Validators + 1)
 	rpcAddr := fmt.Sprintf("127.0.0.1:%d", port+1)
 	home := filepath.Join(t.TempDir(), "portal")
+	// The devnet's demo watch list, as make run's load generator leaves it: the portal
+	// uploads it to its own database.
+	var list bytes.Buffer
+	if err := loadgen.WriteWatchEntries(&list, watchlistOf(t, dn, opts.Seed, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(opts.Home, "watchlist.csv"), list.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	first := startCmd(ctx, newPortalCmd, "--home", home, "--from-devnet", opts.Home,
 		"--p2p-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--rpc-listen", "tcp://"+rpcAddr,
 		"--report-every", "200ms")
@@ -184,7 +195,7 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	first.stop(t)
 	out := first.out.String()
 	for _, s := range []string{"portal on chain " + dn.Meta.ChainID, "(first start)", "node id", "http://" + rpcAddr,
-		"PostgreSQL", "peers 1", "; synced "} {
+		"PostgreSQL", "peers 1", "; synced ", "watch list", "version 1, uploaded"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("first run's output lacks %q:\n%s", s, out)
 		}
