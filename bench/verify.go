@@ -12,9 +12,9 @@ import (
 	"time"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519/extra/cache"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519/extra/cache"
 )
 
 // zip215 are the verification rules of CometBFT and the ledger.

@@ -280,3 +280,21 @@ func touched(ms []coinMove) [][]byte {
 	}
 	return out
 }
+
+// scan runs a query and calls each for every row; what names the read in errors.
+func (e *Env) scan(ctx context.Context, what string, each func(pgx.Rows) error, sql string, args ...any) error {
+	rows, err := e.q.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}

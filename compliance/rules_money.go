@@ -359,7 +359,7 @@ func rapidRule() *Rule {
 // before it (the debits since that credit reach x% of it), and as a sliding window (the
 // window's debits reach x% of its credits). Mints count as credits and burns as debits. A
 // debit that trips either way is a violation if the account is left with little: at most
-// left_pct% of the funds received, after the debit's block.
+// left_pct% of the funds received, after the debit's block (read with coinBalances).
 func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding, error) {
 	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
 	if err != nil {
@@ -418,7 +418,6 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
-	var limits []balanceLimit // one per finding in out
 	for i := range moves {
 		m := &moves[i]
 		for _, side := range []struct {
@@ -445,7 +444,10 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			if side.sign > 0 || m.height < r.From || done[k+string(m.hash)] {
 				continue
 			}
-			if bal, ok := after[balanceAt{k, m.height}]; ok && bal*100 > credits[k]*p.LeftPct {
+			// Every coin debit changes the balance, so its block has a balance row: the
+			// account's holding after the block.
+			bal, known := after[balanceAt{k, m.height}]
+			if known && bal*100 > credits[k]*p.LeftPct {
 				continue
 			}
 			// One pass: the debits after a credit are the window's debits less those up to it.
@@ -480,10 +482,13 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				}
 				received = in
 			}
-			if tripped == nil {
+			if tripped == nil || (known && bal > received*p.LeftPct/100) {
 				continue
 			}
 			tripped.Figures["left_pct"] = p.LeftPct
+			if known {
+				tripped.Figures["balance_left"] = bal
+			}
 			done[k+string(m.hash)] = true
 			// Only the last maxEvidence events are kept (capEvidence): make only those.
 			trail := make([]Evidence, 0, min(len(list), maxEvidence))
@@ -496,10 +501,9 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			tripped.Height, tripped.Time, tripped.LastHeight = m.height, m.time, m.height
 			tripped.Evidence = trail
 			out = append(out, *tripped)
-			limits = append(limits, balanceLimit{account: side.a, height: m.height, max: received * p.LeftPct / 100})
 		}
 	}
-	return e.keepLittleLeft(ctx, out, limits)
+	return out, nil
 }
 
 // balanceAt names an account's coin balance after a block.
@@ -529,54 +533,4 @@ func (e *Env) coinBalances(ctx context.Context, accounts [][]byte, h1, h2 int64)
 	}, `SELECT account, height, amount FROM balance_history
 		WHERE account = ANY($1) AND asset = $2 AND height BETWEEN $3 AND $4`, accounts, ledger.CoinSymbol, h1, h2)
 	return out, err
-}
-
-// balanceLimit is the most coin an account may hold after a block for a RAPID finding there
-// to stand.
-type balanceLimit struct {
-	account []byte
-	height  int64
-	max     int64
-}
-
-// keepLittleLeft keeps the findings whose account held at most its limit in coin after the
-// block, read in one query from the balance history (the last change at or below it).
-func (e *Env) keepLittleLeft(ctx context.Context, fs []Finding, limits []balanceLimit) ([]Finding, error) {
-	if len(fs) == 0 {
-		return fs, nil
-	}
-	accts := make([][]byte, len(limits))
-	heights := make([]int64, len(limits))
-	for i, l := range limits {
-		accts[i], heights[i] = l.account, l.height
-	}
-	rows, err := e.q.Query(ctx, `SELECT q.i, coalesce(b.amount, 0)
-		FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS q(account, height, i)
-		LEFT JOIN LATERAL (SELECT amount FROM balance_history h
-			WHERE h.account = q.account AND h.asset = $3 AND h.height <= q.height
-			ORDER BY h.height DESC LIMIT 1) b ON true`, accts, heights, ledger.CoinSymbol)
-	if err != nil {
-		return nil, fmt.Errorf("balances after rapid debits: %w", err)
-	}
-	left := make([]int64, len(limits))
-	for rows.Next() {
-		var i, amount int64
-		if err := rows.Scan(&i, &amount); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("balances after rapid debits: %w", err)
-		}
-		left[i-1] = amount
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("balances after rapid debits: %w", err)
-	}
-	kept := fs[:0]
-	for i, f := range fs {
-		if left[i] <= limits[i].max {
-			f.Figures["balance_left"] = left[i]
-			kept = append(kept, f)
-		}
-	}
-	return kept, nil
 }

@@ -463,14 +463,15 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 	for j := range ts {
 		b := &ts[j]
 		cands = cands[:0]
+		buys, sells := side{b.asset, string(e.acct(b.buyer).owner)}, side{b.asset, string(e.acct(b.seller).owner)}
 		// Earlier trades whose buyer is b's seller's owner, or whose seller is b's buyer's.
-		for _, list := range [][]int{byBuyer[side{b.asset, string(e.acct(b.seller).owner)}], bySeller[side{b.asset, string(e.acct(b.buyer).owner)}]} {
+		for _, list := range [][]int{byBuyer[sells], bySeller[buys]} {
 			for x := len(list) - 1; x >= 0 && b.time.Sub(ts[list[x]].time) <= w; x-- {
 				cands = append(cands, list[x])
 			}
 		}
-		byBuyer[side{b.asset, string(e.acct(b.buyer).owner)}] = append(byBuyer[side{b.asset, string(e.acct(b.buyer).owner)}], j)
-		bySeller[side{b.asset, string(e.acct(b.seller).owner)}] = append(bySeller[side{b.asset, string(e.acct(b.seller).owner)}], j)
+		byBuyer[buys] = append(byBuyer[buys], j)
+		bySeller[sells] = append(bySeller[sells], j)
 		// Nearest first, each once, as a scan back from b would meet them.
 		sort.Sort(sort.Reverse(sort.IntSlice(cands)))
 		for n, i := range cands {

@@ -191,24 +191,6 @@ func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 	return out, nil
 }
 
-// scan runs a query and calls each for every row; what names the read in errors.
-func (e *Env) scan(ctx context.Context, what string, each func(pgx.Rows) error, sql string, args ...any) error {
-	rows, err := e.q.Query(ctx, sql, args...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
 // SessionParams are the parameters of SESSION.
 type SessionParams struct {
 	// Sessions maps a venue to its session hours in Asia/Shanghai time, as comma-separated

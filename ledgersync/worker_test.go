@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -450,24 +449,6 @@ type watchedSource struct {
 	statusCap int64
 }
 
-// lockedBuffer collects a worker's log lines from its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func (s *watchedSource) Status(ctx context.Context) (node.Status, error) {
 	st, err := s.testChain.Status(ctx)
 	if s.statusCap > 0 {
@@ -500,7 +481,9 @@ func TestInitialLoadDefersIndexes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fast := pgtest.New(t)
 			watched := &watchedSource{testChain: src, statusCap: tt.statusCap}
-			var logs lockedBuffer
+			// The handler serialises its writes, and syncTo returns once the worker has
+			// stopped: the buffer is read after the last write.
+			var logs bytes.Buffer
 			w := syncTo(t, fast, src, src.Height(), func(c *Config) {
 				c.Source, c.DeferIndexesBlocks, c.MaxBatchBlocks = watched, 10, 5
 				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))

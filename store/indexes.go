@@ -13,8 +13,8 @@ import (
 
 // DeferrableTables are the tables whose secondary indexes an initial load sets aside: the
 // time-ordered history, written at several rows per transaction, and the current holdings,
-// rewritten at every batch. Primary keys stay: the load never needs them to be absent, and
-// the trim after a crash finds its rows through them.
+// rewritten at every batch. Their primary keys stay, but for DeferrablePrimaryKeys': the trim
+// after a crash finds rows through them.
 var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances"}
 
 // DeferrablePrimaryKeys are the tables whose primary key an initial load sets aside too: one
@@ -36,55 +36,38 @@ func (db *DB) DeferIndexes(ctx context.Context) (int, error) {
 	n := 0
 	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
 		n = 0
-		rows, err := tx.Query(ctx, `SELECT i.relname, t.relname, pg_get_indexdef(i.oid)
+		// Each index as the statement that drops it and the one that builds it again, for
+		// the secondary indexes and the primary keys alike.
+		rows, err := tx.Query(ctx, `SELECT i.relname, t.relname, 'DROP INDEX ' || quote_ident(i.relname), pg_get_indexdef(i.oid)
 			FROM pg_index x
 			JOIN pg_class i ON i.oid = x.indexrelid
 			JOIN pg_class t ON t.oid = x.indrelid
 			WHERE t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
 			  AND NOT x.indisprimary AND NOT t.relispartition
-			ORDER BY i.relname`, DeferrableTables)
+			UNION ALL
+			SELECT c.conname, t.relname,
+				'ALTER TABLE ' || quote_ident(t.relname) || ' DROP CONSTRAINT ' || quote_ident(c.conname),
+				'ALTER TABLE ' || quote_ident(t.relname) || ' ADD CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid)
+			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+			WHERE c.contype = 'p' AND t.relname = ANY($2) AND t.relnamespace = current_schema()::regnamespace
+			ORDER BY 1`, DeferrableTables, DeferrablePrimaryKeys)
 		if err != nil {
 			return fmt.Errorf("list indexes: %w", err)
 		}
-		type index struct{ name, table, def string }
+		type index struct{ name, table, drop, create string }
 		idx, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
 			var i index
-			return i, r.Scan(&i.name, &i.table, &i.def)
+			return i, r.Scan(&i.name, &i.table, &i.drop, &i.create)
 		})
 		if err != nil {
 			return fmt.Errorf("list indexes: %w", err)
-		}
-		pk, err := tx.Query(ctx, `SELECT c.conname, t.relname, pg_get_constraintdef(c.oid)
-			FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-			WHERE c.contype = 'p' AND t.relname = ANY($1) AND t.relnamespace = current_schema()::regnamespace
-			ORDER BY c.conname`, DeferrablePrimaryKeys)
-		if err != nil {
-			return fmt.Errorf("list primary keys: %w", err)
-		}
-		keys, err := pgx.CollectRows(pk, func(r pgx.CollectableRow) (index, error) {
-			var i index
-			return i, r.Scan(&i.name, &i.table, &i.def)
-		})
-		if err != nil {
-			return fmt.Errorf("list primary keys: %w", err)
-		}
-		for _, k := range keys {
-			table, name := pgx.Identifier{k.table}.Sanitize(), pgx.Identifier{k.name}.Sanitize()
-			if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`,
-				k.name, k.table, "ALTER TABLE "+table+" ADD CONSTRAINT "+name+" "+k.def); err != nil {
-				return fmt.Errorf("record primary key %s: %w", k.name, err)
-			}
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+table+" DROP CONSTRAINT "+name); err != nil {
-				return fmt.Errorf("drop primary key %s: %w", k.name, err)
-			}
-			n++
 		}
 		for _, i := range idx {
 			if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)`,
-				i.name, i.table, parentIndexDef(i.def)); err != nil {
+				i.name, i.table, parentIndexDef(i.create)); err != nil {
 				return fmt.Errorf("record index %s: %w", i.name, err)
 			}
-			if _, err := tx.Exec(ctx, "DROP INDEX "+pgx.Identifier{i.name}.Sanitize()); err != nil {
+			if _, err := tx.Exec(ctx, i.drop); err != nil {
 				return fmt.Errorf("drop index %s: %w", i.name, err)
 			}
 			n++

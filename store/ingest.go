@@ -469,28 +469,23 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy boo
 }
 
 // upsert is a table of current state that a batch inserts into or updates: its columns, the
-// ON CONFLICT clause, and the staging table a large batch is copied into.
+// ON CONFLICT clause, and the staging table, shaped like it, that a large batch is copied into.
 type upsert struct {
 	table, stage string
 	cols         []string
-	// stageCols declares the staging table's columns, in the order of cols.
-	stageCols string
-	conflict  string
+	conflict     string
 }
 
 var balancesUpsert = upsert{
 	table: "balances", stage: "balances_stage",
-	cols:      []string{"account", "asset", "amount", "locked", "height"},
-	stageCols: "account bytea, asset text, amount bigint, locked bigint, height bigint",
-	conflict:  " ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height",
+	cols:     []string{"account", "asset", "amount", "locked", "height"},
+	conflict: " ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height",
 }
 
 var settlementsUpsert = upsert{
 	table: "settlements", stage: "settlements_stage",
 	cols: []string{"id", "kind", "state", "venue", "gateway", "seller", "buyer", "asset",
 		"quantity", "cash", "deadline", "ref", "close_ref", "reason", "opened_height", "opened_time", "closed_height", "closed_time"},
-	stageCols: "id bytea, kind text, state text, venue text, gateway text, seller bytea, buyer bytea, asset text, quantity bigint, cash bigint, " +
-		"deadline timestamptz, ref text, close_ref text, reason text, opened_height bigint, opened_time timestamptz, closed_height bigint, closed_time timestamptz",
 	conflict: " ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, reason = EXCLUDED.reason, close_ref = EXCLUDED.close_ref," +
 		" closed_height = EXCLUDED.closed_height, closed_time = EXCLUDED.closed_time",
 }
@@ -504,8 +499,9 @@ func (u upsert) write(ctx context.Context, tx pgx.Tx, rows [][]any, useCopy bool
 		return insertRows(ctx, tx, u.table, u.cols, rows, u.conflict)
 	}
 	// A temporary table lives as long as the connection and empties itself at each commit,
-	// so a pooled connection creates it once.
-	if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE IF NOT EXISTS "+u.stage+" ("+u.stageCols+") ON COMMIT DELETE ROWS"); err != nil {
+	// so a pooled connection creates it once. LIKE takes the columns and their types from the
+	// table (its checks and indexes stay behind).
+	if _, err := tx.Exec(ctx, "CREATE TEMPORARY TABLE IF NOT EXISTS "+u.stage+" (LIKE "+u.table+") ON COMMIT DELETE ROWS"); err != nil {
 		return fmt.Errorf("%s staging table: %w", u.table, err)
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{u.stage}, u.cols, pgx.CopyFromRows(rows)); err != nil {

@@ -153,11 +153,7 @@ func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, 
 		if err != nil {
 			return err
 		}
-		state := "uploaded"
-		if !saved {
-			state = "already the current upload"
-		}
-		fmt.Fprintf(out, "  watch list     %s (%d entries), version %d, %s\n", plan.watchlist, n, v, state)
+		fmt.Fprintf(out, "  watch list     %s\n", uploadSaid(plan.watchlist, v, n, saved))
 	}
 	go func() {
 		err := plan.run(ctx, loadgen.CheckTxFunc(v0.Node.SubmitTx), q, log, io.Discard)
@@ -182,6 +178,15 @@ func uploadDevnetWatchlist(ctx context.Context, db *store.DB, path string) (vers
 		return 0, 0, false, fmt.Errorf("upload the watch list %s: %w", path, err)
 	}
 	return v, n, saved, nil
+}
+
+// uploadSaid is what became of an uploadDevnetWatchlist, for people.
+func uploadSaid(path string, version int32, entries int, saved bool) string {
+	state := "uploaded"
+	if !saved {
+		state = "already the current upload"
+	}
+	return fmt.Sprintf("%s (%d entries), version %d, %s", path, entries, version, state)
 }
 
 // devnetPortal is the portal that devnet --sync runs beside the validators: the same full

@@ -592,11 +592,7 @@ func (p *portal) uploadDevnetWatchlist(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	state := "uploaded"
-	if !saved {
-		state = "already the current upload"
-	}
-	p.watchlist = fmt.Sprintf("%s (%d entries), version %d, %s", path, n, v, state)
+	p.watchlist = uploadSaid(path, v, n, saved)
 	return nil
 }
 

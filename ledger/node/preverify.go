@@ -20,6 +20,10 @@ type Preverifier interface {
 	Preverify(height int64, txs [][]byte)
 }
 
+// maxPreverifyBlocks bounds the received blocks waiting for Preverify, and with them the scan
+// that picks the lowest: many small blocks would otherwise make each pick cost thousands.
+const maxPreverifyBlocks = 512
+
 // maxPreverifyTxs bounds the transactions of received blocks waiting for Preverify. Block
 // sync fetches far ahead, and a block that finds the bound reached is never offered again, so
 // it is generous: the bytes are the block sync pool's, held anyway. Blocks are checked lowest
@@ -69,7 +73,7 @@ func (r *preverifyReactor) Receive(e p2p.Envelope) {
 // out is verified when it executes, as it would be anyway.
 func (r *preverifyReactor) add(h int64, txs [][]byte) {
 	r.mu.Lock()
-	if _, dup := r.blocks[h]; dup || h <= r.handed || r.txs+len(txs) > maxPreverifyTxs {
+	if _, dup := r.blocks[h]; dup || h <= r.handed || len(r.blocks) >= maxPreverifyBlocks || r.txs+len(txs) > maxPreverifyTxs {
 		r.mu.Unlock()
 		return
 	}
