@@ -255,6 +255,10 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	enc, err := db.NewEncoder(ctx)
+	if err != nil {
+		return false, err
+	}
 	w.mu.Lock()
 	w.m.SyncedHeight, w.m.SyncedTime = cur.Height, cur.BlockTime
 	w.mu.Unlock()
@@ -267,7 +271,7 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ahead, ch)
+		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, enc, ahead, ch)
 	}()
 	go func() {
 		defer wg.Done()
@@ -338,13 +342,22 @@ func (w *Worker) checkCursorBlock(ctx context.Context, cur *store.Cursor) error 
 
 // read fetches and converts blocks in order from h on, until ctx ends or an error. Each block
 // takes its rows from the ahead allowance (a block larger than all of it takes all of it), so
-// the reader waits while the writer has that many rows still to write.
-func (w *Worker) read(ctx context.Context, h int64, conv *converter, ahead *semaphore.Weighted, ch chan<- fetched) {
+// the reader waits while the writer has that many rows still to write. A block that will
+// likely be written with COPY (behind the node, or large) is encoded for it here, beside the
+// writer rather than in its way.
+func (w *Worker) read(ctx context.Context, h int64, conv *converter, enc *store.Encoder, ahead *semaphore.Weighted, ch chan<- fetched) {
+	copyMin := int64(w.cfg.CopyMinRows)
+	if copyMin <= 0 {
+		copyMin = store.DefaultCopyMinRows
+	}
 	for ; ; h++ {
 		b, err := w.cfg.Source.Block(ctx, h)
 		var rows *store.BlockRows
 		if err == nil {
 			rows, err = conv.convert(b)
+		}
+		if err == nil && (h < w.nodeHeight() || rowsOf(rows) >= copyMin) {
+			err = enc.Encode(rows)
 		}
 		if err != nil && ctx.Err() == nil {
 			err = fmt.Errorf("block %d: %w", h, err)

@@ -154,6 +154,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// An initial load rebuilds the holdings only once caught up: before that every balance
+	// would show as a difference.
+	if n, err := cfg.DB.DeferredIndexes(ctx); err != nil {
+		return nil, fmt.Errorf("reconcile: %w", err)
+	} else if n > 0 {
+		return nil, errors.New("reconcile: the database is in its initial load, its holdings and indexes rebuilt once it has caught up; run it after that")
+	}
 	start := time.Now()
 	r := &Report{}
 	err := cfg.DB.InSnapshot(ctx, func(s *store.Snapshot) error {

@@ -278,6 +278,20 @@ func (c *capped) Block(ctx context.Context, h int64) (*node.CommittedBlock, erro
 	return c.Chain.Block(ctx, h)
 }
 
+// Status reports the capped height, so that a sync that reaches it has caught up.
+func (c *capped) Status(ctx context.Context) (node.Status, error) {
+	st, err := c.Chain.Status(ctx)
+	if err != nil {
+		return st, err
+	}
+	b, err := c.Chain.Block(ctx, c.top)
+	if err != nil {
+		return st, err
+	}
+	st.LatestHeight, st.LatestTime, st.LatestBlockHash = c.top, b.Time, b.Hash
+	return st, nil
+}
+
 // TestReconcileRefuses covers the cases where no comparison can be made.
 func TestReconcileRefuses(t *testing.T) {
 	ctx := context.Background()

@@ -12,10 +12,11 @@ import (
 )
 
 // DeferrableTables are the tables whose secondary indexes an initial load sets aside: the
-// time-ordered history, written at several rows per transaction, and the current holdings,
-// rewritten at every batch. Their primary keys stay, but for DeferrablePrimaryKeys': the trim
-// after a crash finds rows through them.
-var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances"}
+// time-ordered history, written at several rows per transaction, and the current holdings
+// and settlements, rewritten at every batch. Their primary keys stay, but for
+// DeferrablePrimaryKeys': the trim after a crash finds rows through them, and the upserts
+// of settlements through theirs.
+var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances", "settlements"}
 
 // DeferrablePrimaryKeys are the tables whose primary key an initial load sets aside too: one
 // that leads with the account rather than the time is maintained in random order, as costly
@@ -26,12 +27,28 @@ var DeferrablePrimaryKeys = []string{"balance_history"}
 // sort a few million keys in memory, small beside the machine's.
 const DefaultIndexBuildMemory = "256MB"
 
+// BalancesRebuild is the deferred_indexes entry that stands for the current holdings: while
+// it is there, WriteBlocks leaves the balances table alone, and RestoreIndexes fills it
+// from balance_history, whose last row per account and asset is the holding. Measured on a
+// load of 1M txs among 10k accounts: upserting every changed holding at every batch took
+// 0.65 s per 100k txs, a tenth of the load; one pass over the history at the end, seconds.
+const BalancesRebuild = "balances_rebuild"
+
+// balancesRebuildSQL writes every holding's last history row into balances. Rows already
+// there from before the load was deferred are overwritten only by later ones.
+const balancesRebuildSQL = `INSERT INTO balances (account, asset, amount, locked, height)
+	SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
+	FROM balance_history ORDER BY account, asset, height DESC
+	ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height
+	WHERE balances.height <= EXCLUDED.height`
+
 // DeferIndexes drops the secondary indexes of DeferrableTables and the primary keys of
-// DeferrablePrimaryKeys, recording each one's
-// definition in deferred_indexes so that RestoreIndexes (after a crash too) rebuilds it. It
-// is for an initial load into an empty database: queries on those tables scan until the
-// rebuild, and the compliance rules wait for it. Deferring twice is harmless; it returns
-// how many indexes it dropped.
+// DeferrablePrimaryKeys, recording each one's definition in deferred_indexes so that
+// RestoreIndexes (after a crash too) rebuilds it, and sets the balances table aside
+// (BalancesRebuild). It is for an initial load into an empty database: queries on those
+// tables scan and the holdings are stale until the rebuild, and the compliance rules wait
+// for it. Deferring twice is harmless; it returns how many entries it recorded, the
+// balances one included.
 func (db *DB) DeferIndexes(ctx context.Context) (int, error) {
 	n := 0
 	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
@@ -72,6 +89,14 @@ func (db *DB) DeferIndexes(ctx context.Context) (int, error) {
 			}
 			n++
 		}
+		if n == 0 {
+			return nil // deferred already
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deferred_indexes (name, table_name, definition) VALUES ($1, 'balances', $2)`,
+			BalancesRebuild, balancesRebuildSQL); err != nil {
+			return fmt.Errorf("record balances rebuild: %w", err)
+		}
+		n++
 		return nil
 	})
 	return n, err
@@ -84,7 +109,8 @@ func parentIndexDef(def string) string {
 	return strings.Replace(def, " ON ONLY ", " ON ", 1)
 }
 
-// DeferredIndexes counts the indexes set aside and not yet rebuilt.
+// DeferredIndexes counts the indexes set aside and not yet rebuilt, the balances entry
+// included.
 func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
 	var n int
 	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM deferred_indexes").Scan(&n); err != nil {
@@ -93,8 +119,8 @@ func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// RestoreIndexes rebuilds every deferred index, each with its record's removal in one
-// transaction, so that a rebuild cut short resumes with what is left. An index build locks
+// RestoreIndexes rebuilds every deferred index and the balances, each with its record's
+// removal in one transaction, so that a rebuild cut short resumes with what is left. An index build locks
 // its table against writes (not reads) while it runs. It returns how many it built.
 func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger) (int, error) {
 	if log == nil {
@@ -123,7 +149,7 @@ func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger) (int, error)
 			}
 			start := time.Now()
 			if _, err := tx.Exec(ctx, def); err != nil {
-				return fmt.Errorf("rebuild index %s: %w", name, err)
+				return fmt.Errorf("rebuild %s: %w", name, err)
 			}
 			if _, err := tx.Exec(ctx, "DELETE FROM deferred_indexes WHERE name = $1", name); err != nil {
 				return fmt.Errorf("rebuild index %s: %w", name, err)

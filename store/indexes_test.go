@@ -78,12 +78,27 @@ func TestDeferAndRestoreIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The holdings wait for the rebuild: the balance stays where the first block left it.
+	holding := func() (amount, height int64) {
+		t.Helper()
+		if err := db.Pool.QueryRow(ctx, "SELECT amount, height FROM balances WHERE account = $1 AND asset = 'CNYS'", addr(2)).Scan(&amount, &height); err != nil {
+			t.Fatal(err)
+		}
+		return amount, height
+	}
+	if a, h := holding(); a != 10 || h != 1 {
+		t.Errorf("holding while deferred: %d at %d, want 10 at 1", a, h)
+	}
+
 	built, err := db.RestoreIndexes(ctx, nil)
 	if err != nil || built != n {
 		t.Fatalf("rebuilt %d, %v; want %d", built, err, n)
 	}
 	if got, err := db.DeferredIndexes(ctx); err != nil || got != 0 {
 		t.Fatalf("deferred after rebuild: %d, %v", got, err)
+	}
+	if a, h := holding(); a != bal || h != 800 {
+		t.Errorf("holding after the rebuild: %d at %d, want %d at 800", a, h, bal)
 	}
 	after := indexDefs(t, db)
 	for name, def := range before {

@@ -32,6 +32,9 @@ type BlockRows struct {
 	Settlements   []Settlement
 	Reserves      []ReserveAttestation
 	Rollups       []RollupDelta
+
+	// encoded holds, per appendTables entry, the rows an Encoder encoded for COPY.
+	encoded [][]byte
 }
 
 // RollupDelta adds to one daily rollup.
@@ -120,15 +123,19 @@ func (db *DB) WriteBlocks(ctx context.Context, blocks []*BlockRows, opts WriteOp
 		if months, err = db.ensurePartitions(ctx, tx, todo); err != nil {
 			return err
 		}
+		var deferred []string
+		if err := tx.QueryRow(ctx, "SELECT coalesce(array_agg(name), '{}') FROM deferred_indexes").Scan(&deferred); err != nil {
+			return fmt.Errorf("read deferred indexes: %w", err)
+		}
 		rows := 0
 		for _, b := range todo {
 			rows += b.rowCount()
 		}
 		res.Copy = rows >= opts.CopyMinRows
-		if err := appendRows(ctx, tx, todo, res.Copy); err != nil {
+		if err := appendRows(ctx, tx, todo, res.Copy, deferred); err != nil {
 			return err
 		}
-		if err := upsertRows(ctx, tx, todo, res.Copy); err != nil {
+		if err := upsertRows(ctx, tx, todo, res.Copy, !slices.Contains(deferred, BalancesRebuild)); err != nil {
 			return err
 		}
 		last := todo[len(todo)-1].Block
@@ -201,12 +208,15 @@ func monthStart(t time.Time) time.Time {
 }
 
 // table is one append-only table: its columns, how a block yields its rows, and optionally
-// the order to write them in.
+// the order of its primary key to write them in, which matters only while that key is
+// there.
 type table struct {
 	name string
 	cols []string
 	rows func(b *BlockRows, out [][]any) [][]any
 	sort func(a, b []any) int
+	// bulk marks the history tables, at a row or more per tx, that an Encoder encodes.
+	bulk bool
 }
 
 var appendTables = []table{
@@ -214,21 +224,21 @@ var appendTables = []table{
 		func(b *BlockRows, out [][]any) [][]any {
 			k := b.Block
 			return append(out, []any{k.Height, k.Hash, k.Time, k.Proposer, k.AppHash, k.TxCount, k.FailedCount})
-		}, nil},
+		}, nil, false},
 	{"transactions", []string{"block_time", "height", "idx", "hash", "type", "signer", "member", "nonce", "asset", "amount", "counterparty", "code", "reason", "memo"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, t := range b.Txs {
 				out = append(out, []any{t.BlockTime, t.Height, t.Idx, t.Hash, t.Type, t.Signer, t.Member, t.Nonce, t.Asset, t.Amount, t.Counterparty, t.Code, t.Reason, t.Memo})
 			}
 			return out
-		}, nil},
+		}, nil, true},
 	{"transfer_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, l := range b.Legs {
 				out = append(out, []any{l.BlockTime, l.Height, l.TxIdx, l.Seq, l.Leg, l.From, l.To, l.Asset, l.Amount})
 			}
 			return out
-		}, nil},
+		}, nil, true},
 	{"balance_history", []string{"block_time", "height", "account", "asset", "delta", "amount", "locked"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, c := range b.Changes {
@@ -246,42 +256,42 @@ var appendTables = []table{
 				return c
 			}
 			return cmp.Compare(a[1].(int64), b[1].(int64))
-		}},
+		}, true},
 	{"reserve_attestations", []string{"height", "tx_idx", "block_time", "amount", "as_of", "report", "coin_supply"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, r := range b.Reserves {
 				out = append(out, []any{r.Height, r.TxIdx, r.BlockTime, r.Amount, r.AsOf, r.Report, r.CoinSupply})
 			}
 			return out
-		}, nil},
+		}, nil, false},
 	{"supply_history", []string{"asset", "height", "block_time", "supply"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, s := range b.Supply {
 				out = append(out, []any{s.Asset, s.Height, s.BlockTime, s.Supply})
 			}
 			return out
-		}, nil},
+		}, nil, false},
 	{"members", []string{"id", "name", "roles", "operator", "height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, m := range b.NewMembers {
 				out = append(out, []any{m.ID, m.Name, []string(m.Roles), m.Operator, m.Height})
 			}
 			return out
-		}, nil},
+		}, nil, false},
 	{"accounts", []string{"address", "pubkey", "sponsor", "kind", "owner_ref", "status", "venues", "height", "updated_height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, a := range b.NewAccounts {
 				out = append(out, []any{a.Address, a.PubKey, a.Sponsor, a.Kind, a.OwnerRef, a.Status, venues(a.Venues), a.Height, a.UpdatedHeight})
 			}
 			return out
-		}, nil},
+		}, nil, false},
 	{"assets", []string{"symbol", "name", "class", "security_kind", "decimals", "issuer", "venue", "commodity", "grade", "warehouse", "unit", "position_limit", "status", "supply", "height", "updated_height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, a := range b.NewAssets {
 				out = append(out, assetRow(a))
 			}
 			return out
-		}, nil},
+		}, nil, false},
 }
 
 func venues(v StringList) []string {
@@ -296,8 +306,17 @@ func assetRow(a Asset) []any {
 }
 
 // appendRows writes the rows that only ever get added, with COPY or multi-row INSERT.
-func appendRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy bool) error {
-	for _, t := range appendTables {
+// deferred names the indexes and keys set aside (DeferIndexes).
+func appendRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy bool, deferred []string) error {
+	encoded := useCopy && allEncoded(blocks)
+	for i, t := range appendTables {
+		sorted := t.sort != nil && !slices.Contains(deferred, t.name+"_pkey")
+		if encoded && t.bulk && !sorted {
+			if err := copyEncoded(ctx, tx, i, blocks); err != nil {
+				return err
+			}
+			continue
+		}
 		var rows [][]any
 		for _, b := range blocks {
 			rows = t.rows(b, rows)
@@ -305,7 +324,7 @@ func appendRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy boo
 		if len(rows) == 0 {
 			continue
 		}
-		if t.sort != nil {
+		if sorted {
 			slices.SortFunc(rows, t.sort)
 		}
 		if useCopy {
@@ -360,8 +379,9 @@ func insertRows(ctx context.Context, tx pgx.Tx, name string, cols []string, rows
 }
 
 // upsertRows applies the changes to rows that hold current state, folded over the batch so
-// each row is written once.
-func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy bool) error {
+// each row is written once; the balances only if withBalances (not while BalancesRebuild
+// is pending).
+func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy, withBalances bool) error {
 	batch := &pgx.Batch{}
 	type status struct {
 		status string
@@ -431,7 +451,7 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy boo
 			return fmt.Errorf("update statuses and supply: %w", err)
 		}
 	}
-	if len(bal) > 0 {
+	if len(bal) > 0 && withBalances {
 		rows := make([][]any, 0, len(bal))
 		for _, c := range bal {
 			rows = append(rows, []any{c.Account, c.Asset, c.Amount, c.Locked, c.Height})
