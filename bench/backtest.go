@@ -266,7 +266,7 @@ func withoutIndexes(ctx context.Context, db *store.DB, load func() error) error 
 	if err := load(); err != nil {
 		return err
 	}
-	_, err := db.RestoreIndexes(ctx, nil)
+	_, err := db.RestoreIndexes(ctx, nil, nil)
 	return err
 }
 

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,6 +129,9 @@ type Worker struct {
 	// fresh is set while the session, started on an empty database, may still defer its
 	// indexes (maybeDefer); only the writer goroutine reads and writes it.
 	fresh bool
+	// held is the latest change of each holding since this session deferred the indexes,
+	// for RestoreIndexes to write the balances from; nil otherwise. Writer goroutine only.
+	held map[[2]string]store.BalanceChange
 
 	mu sync.Mutex
 	m  Metrics
@@ -205,6 +210,8 @@ type fetched struct {
 	err  error
 	// weight is what the block holds of the read-ahead allowance, returned once written.
 	weight int64
+	// encode asks for the block's rows to be encoded for COPY before the writer gets it.
+	encode bool
 }
 
 // rowsOf is the size of a converted block for the batch and read-ahead bounds.
@@ -265,13 +272,18 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	read := make(chan fetched, w.cfg.Prefetch)
 	ch := make(chan fetched, w.cfg.Prefetch)
 	ahead := semaphore.NewWeighted(w.cfg.PrefetchRows)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, enc, ahead, ch)
+		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ahead, read)
+	}()
+	go func() {
+		defer wg.Done()
+		encode(sctx, enc, read, ch)
 	}()
 	go func() {
 		defer wg.Done()
@@ -303,6 +315,7 @@ func (w *Worker) maybeDefer(ctx context.Context, cursor int64) error {
 	}
 	w.fresh = false
 	w.setDeferred(n)
+	w.held = map[[2]string]store.BalanceChange{}
 	w.log.Info("initial load: secondary indexes set aside until caught up", "indexes", n, "synced_height", cursor, "node_height", m.NodeHeight)
 	return nil
 }
@@ -315,13 +328,30 @@ func (w *Worker) restoreIndexes(ctx context.Context, cursor int64) error {
 	}
 	start := time.Now()
 	w.log.Info("initial load caught up; rebuilding the secondary indexes", "synced_height", cursor)
-	n, err := w.cfg.DB.RestoreIndexes(ctx, w.log)
+	var held []store.BalanceChange
+	if w.held != nil {
+		held = slices.Collect(maps.Values(w.held))
+	}
+	n, err := w.cfg.DB.RestoreIndexes(ctx, w.log, held)
 	if err != nil {
 		return err
 	}
+	w.held = nil
 	w.setDeferred(0)
 	w.log.Info("indexes rebuilt", "indexes", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// hold keeps the latest change of each holding the blocks changed.
+func (w *Worker) hold(blocks []*store.BlockRows) {
+	for _, b := range blocks {
+		for _, c := range b.Changes {
+			k := [2]string{string(c.Account), c.Asset}
+			if prev, ok := w.held[k]; !ok || prev.Height <= c.Height {
+				w.held[k] = c
+			}
+		}
+	}
 }
 
 // checkCursorBlock compares the last stored block with the node's block at that height.
@@ -343,9 +373,8 @@ func (w *Worker) checkCursorBlock(ctx context.Context, cur *store.Cursor) error 
 // read fetches and converts blocks in order from h on, until ctx ends or an error. Each block
 // takes its rows from the ahead allowance (a block larger than all of it takes all of it), so
 // the reader waits while the writer has that many rows still to write. A block that will
-// likely be written with COPY (behind the node, or large) is encoded for it here, beside the
-// writer rather than in its way.
-func (w *Worker) read(ctx context.Context, h int64, conv *converter, enc *store.Encoder, ahead *semaphore.Weighted, ch chan<- fetched) {
+// likely be written with COPY (behind the node, or large) is marked for encoding.
+func (w *Worker) read(ctx context.Context, h int64, conv *converter, ahead *semaphore.Weighted, ch chan<- fetched) {
 	copyMin := int64(w.cfg.CopyMinRows)
 	if copyMin <= 0 {
 		copyMin = store.DefaultCopyMinRows
@@ -355,9 +384,6 @@ func (w *Worker) read(ctx context.Context, h int64, conv *converter, enc *store.
 		var rows *store.BlockRows
 		if err == nil {
 			rows, err = conv.convert(b)
-		}
-		if err == nil && (h < w.nodeHeight() || rowsOf(rows) >= copyMin) {
-			err = enc.Encode(rows)
 		}
 		if err != nil && ctx.Err() == nil {
 			err = fmt.Errorf("block %d: %w", h, err)
@@ -370,7 +396,7 @@ func (w *Worker) read(ctx context.Context, h int64, conv *converter, enc *store.
 			}
 		}
 		select {
-		case ch <- fetched{rows, err, weight}:
+		case ch <- fetched{rows, err, weight, err == nil && (h < w.nodeHeight() || rowsOf(rows) >= copyMin)}:
 		case <-ctx.Done():
 			return
 		}
@@ -379,6 +405,32 @@ func (w *Worker) read(ctx context.Context, h int64, conv *converter, enc *store.
 		}
 		if b.Height > w.nodeHeight() {
 			w.setNode(b.Height, b.Time)
+		}
+	}
+}
+
+// encode passes the blocks from in to out, encoding for COPY those marked for it: a stage of
+// its own, so that converting, encoding and writing proceed side by side.
+func encode(ctx context.Context, enc *store.Encoder, in <-chan fetched, out chan<- fetched) {
+	for {
+		var f fetched
+		select {
+		case f = <-in:
+		case <-ctx.Done():
+			return
+		}
+		if f.encode {
+			if err := enc.Encode(f.rows); err != nil {
+				f.err = fmt.Errorf("block %d: %w", f.rows.Block.Height, err)
+			}
+		}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return
+		}
+		if f.err != nil {
+			return
 		}
 	}
 }
@@ -447,6 +499,9 @@ func (w *Worker) write(ctx context.Context, ahead *semaphore.Weighted, ch <-chan
 		}
 		ahead.Release(weight)
 		progressed = progressed || res.Written > 0
+		if w.held != nil {
+			w.hold(batch)
+		}
 		last := batch[len(batch)-1]
 		var txs int64
 		for _, b := range batch {

@@ -19,13 +19,15 @@ import (
 // COPY time. The values are encoded by pgx's own type codecs; this adds only the framing of
 // PostgreSQL's binary COPY format around them. An Encoder is not safe for concurrent use.
 type Encoder struct {
-	types *pgtype.Map
-	oids  [][]uint32 // per appendTables entry: its columns' type OIDs; nil if not encoded
+	types   *pgtype.Map
+	oids    [][]uint32 // per appendTables entry: its columns' type OIDs; nil if not encoded
+	rowSize []int      // per appendTables entry: the largest encoded row size seen
+	vals    [][]any    // rows of the table being encoded, reused
 }
 
 // NewEncoder reads the column types of the encoded tables from the database.
 func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
-	e := &Encoder{types: pgtype.NewMap(), oids: make([][]uint32, len(appendTables))}
+	e := &Encoder{types: pgtype.NewMap(), oids: make([][]uint32, len(appendTables)), rowSize: make([]int, len(appendTables))}
 	for i, t := range appendTables {
 		if !t.bulk {
 			continue
@@ -60,20 +62,30 @@ func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
 // are. A block changed after Encode must be encoded again.
 func (e *Encoder) Encode(b *BlockRows) error {
 	b.encoded = make([][]byte, len(appendTables))
-	var vals [][]any
 	for i, t := range appendTables {
 		oids := e.oids[i]
 		if oids == nil {
 			continue
 		}
-		vals = t.rows(b, vals[:0])
-		var buf []byte
-		for _, row := range vals {
+		e.vals = t.rows(b, e.vals[:0])
+		if len(e.vals) == 0 {
+			continue
+		}
+		// Every row of a table holds the same Go types, column by column: one plan per
+		// column serves them all.
+		plans := make([]pgtype.EncodePlan, len(oids))
+		for j, v := range e.vals[0] {
+			if plans[j] = e.types.PlanEncode(oids[j], pgtype.BinaryFormatCode, v); plans[j] == nil {
+				return fmt.Errorf("encode %s.%s: no plan for %T", t.name, t.cols[j], v)
+			}
+		}
+		buf := make([]byte, 0, len(e.vals)*e.rowSize[i])
+		for _, row := range e.vals {
 			buf = binary.BigEndian.AppendUint16(buf, uint16(len(row)))
 			for j, v := range row {
 				at := len(buf)
 				buf = binary.BigEndian.AppendUint32(buf, 0xFFFFFFFF) // NULL unless a value follows
-				out, err := e.types.Encode(oids[j], pgtype.BinaryFormatCode, v, buf)
+				out, err := plans[j].Encode(v, buf)
 				if err != nil {
 					return fmt.Errorf("encode %s.%s at height %d: %w", t.name, t.cols[j], b.Block.Height, err)
 				}
@@ -83,6 +95,8 @@ func (e *Encoder) Encode(b *BlockRows) error {
 				}
 			}
 		}
+		// The next block's buffer starts at this one's row size, so it rarely grows.
+		e.rowSize[i] = max(e.rowSize[i], len(buf)/len(e.vals)+1)
 		b.encoded[i] = buf
 	}
 	return nil

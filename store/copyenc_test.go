@@ -63,7 +63,7 @@ func TestEncodedCopyMatches(t *testing.T) {
 	if err != nil || res.Written != len(bs) {
 		t.Fatalf("encoded write: %+v, %v", res, err)
 	}
-	if _, err := enc.RestoreIndexes(ctx, nil); err != nil {
+	if _, err := enc.RestoreIndexes(ctx, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, table := range pgtest.Tables {

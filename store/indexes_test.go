@@ -90,7 +90,7 @@ func TestDeferAndRestoreIndexes(t *testing.T) {
 		t.Errorf("holding while deferred: %d at %d, want 10 at 1", a, h)
 	}
 
-	built, err := db.RestoreIndexes(ctx, nil)
+	built, err := db.RestoreIndexes(ctx, nil, nil)
 	if err != nil || built != n {
 		t.Fatalf("rebuilt %d, %v; want %d", built, err, n)
 	}
@@ -121,7 +121,7 @@ func TestDeferAndRestoreIndexes(t *testing.T) {
 	if a, b := perPart(after, first), perPart(after, later); a == 0 || a != b {
 		t.Errorf("indexes on %s: %d, on %s: %d", first, a, later, b)
 	}
-	if again, err := db.RestoreIndexes(ctx, nil); err != nil || again != 0 {
+	if again, err := db.RestoreIndexes(ctx, nil, nil); err != nil || again != 0 {
 		t.Fatalf("rebuilding again: %d, %v", again, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -451,14 +452,8 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy, wi
 			return fmt.Errorf("update statuses and supply: %w", err)
 		}
 	}
-	if len(bal) > 0 && withBalances {
-		rows := make([][]any, 0, len(bal))
-		for _, c := range bal {
-			rows = append(rows, []any{c.Account, c.Asset, c.Amount, c.Locked, c.Height})
-		}
-		// Sorted so that concurrent writers (there should be one) would lock rows in one order.
-		sortRows(rows)
-		if err := balancesUpsert.write(ctx, tx, rows, useCopy); err != nil {
+	if withBalances {
+		if err := writeBalances(ctx, tx, slices.Collect(maps.Values(bal)), useCopy); err != nil {
 			return err
 		}
 	}
@@ -486,6 +481,20 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy, wi
 		}
 	}
 	return nil
+}
+
+// writeBalances upserts holdings, one change per account and asset.
+func writeBalances(ctx context.Context, tx pgx.Tx, changes []BalanceChange, useCopy bool) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(changes))
+	for _, c := range changes {
+		rows = append(rows, []any{c.Account, c.Asset, c.Amount, c.Locked, c.Height})
+	}
+	// Sorted so that concurrent writers (there should be one) would lock rows in one order.
+	sortRows(rows)
+	return balancesUpsert.write(ctx, tx, rows, useCopy)
 }
 
 // upsert is a table of current state that a batch inserts into or updates: its columns, the
