@@ -28,13 +28,17 @@ type Env struct {
 	// moves caches the unfiltered coin movements of a range: LV-INST, LV-IND, STRUCT and
 	// RAPID all start from those of the pass's range.
 	moves map[moveRange][]coinMove
+	// lv caches what LV-INST and LV-IND share of a range.
+	lv map[moveRange]*lvDay
+	// holdings caches the owners' holdings series of a range.
+	holdings map[holdRange]ownerSeries
 	// WatchlistVersion is the watch list the WATCH rule reads; 0 means none uploaded.
 	WatchlistVersion int32
 }
 
 // NewEnv returns an environment reading through q.
 func NewEnv(q Querier) *Env {
-	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}}
+	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}, lv: map[moveRange]*lvDay{}, holdings: map[holdRange]ownerSeries{}}
 }
 
 // moveRange is the range of a coinMoves load.

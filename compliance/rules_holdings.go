@@ -39,7 +39,38 @@ const maxHoldRows = 2_000_000
 // ownerHoldings returns, for each owner and security whose holdings changed in the range
 // (or, with keys set, for those pairs only), the owner's holding (summed over all its accounts)
 // after each block that changed it, from height since on. Holdings are read at block ends.
+// Without keys, the result is kept for the range: HOLD-5, HOLD-1 and POS-LIM all start from
+// it, and must not change it.
 func (e *Env) ownerHoldings(ctx context.Context, r Range, since int64, keys map[holdKey]bool) (map[holdKey][]holdPoint, map[string]securityAsset, error) {
+	if keys != nil {
+		return e.loadOwnerHoldings(ctx, r, since, keys)
+	}
+	k := holdRange{moveRange{r.From, r.To, r.FromTime.UnixNano(), r.ToTime.UnixNano()}, since}
+	if h, ok := e.holdings[k]; ok {
+		return h.series, h.assets, nil
+	}
+	series, assets, err := e.loadOwnerHoldings(ctx, r, since, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.holdings[k] = ownerSeries{series, assets}
+	return series, assets, nil
+}
+
+// holdRange is the range and start of an ownerHoldings load.
+type holdRange struct {
+	moveRange
+	since int64
+}
+
+// ownerSeries is an ownerHoldings result.
+type ownerSeries struct {
+	series map[holdKey][]holdPoint
+	assets map[string]securityAsset
+}
+
+// loadOwnerHoldings is ownerHoldings without the cache.
+func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys map[holdKey]bool) (map[holdKey][]holdPoint, map[string]securityAsset, error) {
 	assets := map[string]securityAsset{}
 	rows, err := e.q.Query(ctx, `SELECT symbol, security_kind, position_limit FROM assets WHERE class = 'security'`)
 	if err != nil {

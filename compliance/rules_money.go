@@ -49,38 +49,58 @@ func lvRule(id string) *Rule {
 
 // evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
 // burns) over its Shanghai day, and reports the movement that takes the sum to the threshold.
-func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) ([]Finding, error) {
+// lvDay is what LV-INST and LV-IND share in a pass: the accounts its range touched, and
+// their coin movements from the start of the range's first market day to its end, in order.
+type lvDay struct {
+	accts [][]byte
+	moves []coinMove
+}
+
+// lvDay loads the day's movements of the accounts a range touched, once per range for both
+// LV rules. Only those before the range are read again; those in it are the range's own.
+func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
+	k := moveRange{r.From, r.To, r.FromTime.UnixNano(), r.ToTime.UnixNano()}
+	if d, ok := e.lv[k]; ok {
+		return d, nil
+	}
 	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
 	if err != nil {
 		return nil, err
 	}
-	accts := touched(inRange)
-	if err := e.loadAccounts(ctx, accts); err != nil {
+	d := &lvDay{accts: touched(inRange)}
+	if err := e.loadAccounts(ctx, d.accts); err != nil {
 		return nil, err
-	}
-	var mine [][]byte
-	for _, a := range accts {
-		isInst := e.acct(a).kind == "institution"
-		if isInst == (kind == "institution") {
-			mine = append(mine, a)
-		}
-	}
-	if len(mine) == 0 {
-		return nil, nil
 	}
 	start := dayStart(r.FromTime)
 	h1, err := e.heightAtOrAfter(ctx, start)
 	if err != nil {
 		return nil, err
 	}
-	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, mine)
+	if len(d.accts) > 0 && h1 > 0 && h1 < r.From {
+		if d.moves, err = e.coinMoves(ctx, h1, r.From-1, start, r.FromTime, d.accts); err != nil {
+			return nil, err
+		}
+	}
+	d.moves = append(d.moves, inRange...)
+	e.lv[k] = d
+	return d, nil
+}
+
+func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) ([]Finding, error) {
+	d, err := e.lvDay(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	want := map[string]bool{}
-	for _, a := range mine {
-		want[string(a)] = true
+	for _, a := range d.accts {
+		if isInst := e.acct(a).kind == "institution"; isInst == (kind == "institution") {
+			want[string(a)] = true
+		}
 	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	moves := d.moves
 	type dayKey struct{ acct, day string }
 	sums := map[dayKey]int64{}
 	counts := map[dayKey]int{}

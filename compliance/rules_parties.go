@@ -176,10 +176,12 @@ type leg struct {
 const maxLegs = 2_000_000
 
 // legs loads every transfer leg in the range, in execution order.
+// legs reads the range's transfer legs in order, without their tx hashes (txHashes adds
+// them for the few a rule reports: the join to transactions for every leg was most of
+// SELF's cost).
 func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
-	rows, err := e.q.Query(ctx, `SELECT l.height, l.tx_idx, l.block_time, coalesce(t.hash, ''::bytea), l.leg, l.from_addr, l.to_addr, l.asset, l.amount
-		FROM transfer_legs l LEFT JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
-		WHERE l.block_time BETWEEN $1 AND $2 AND l.height BETWEEN $3 AND $4 ORDER BY l.height, l.tx_idx, l.seq`,
+	rows, err := e.q.Query(ctx, `SELECT height, tx_idx, block_time, leg, from_addr, to_addr, asset, amount
+		FROM transfer_legs WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 ORDER BY height, tx_idx, seq`,
 		r.FromTime, r.ToTime, r.From, r.To)
 	if err != nil {
 		return nil, fmt.Errorf("legs: %w", err)
@@ -188,7 +190,7 @@ func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
 	var out []leg
 	for rows.Next() {
 		var l leg
-		if err := rows.Scan(&l.height, &l.idx, &l.time, &l.hash, &l.kind, &l.from, &l.to, &l.asset, &l.amount); err != nil {
+		if err := rows.Scan(&l.height, &l.idx, &l.time, &l.kind, &l.from, &l.to, &l.asset, &l.amount); err != nil {
 			return nil, fmt.Errorf("legs: %w", err)
 		}
 		out = append(out, l)
@@ -200,6 +202,43 @@ func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
 		return nil, fmt.Errorf("legs: %w", err)
 	}
 	return out, nil
+}
+
+// txHashes fills in the hashes of the legs' transactions.
+func (e *Env) txHashes(ctx context.Context, legs []*leg) error {
+	if len(legs) == 0 {
+		return nil
+	}
+	times, heights, idxs := make([]time.Time, len(legs)), make([]int64, len(legs)), make([]int32, len(legs))
+	for i, l := range legs {
+		times[i], heights[i], idxs[i] = l.time, l.height, l.idx
+	}
+	type txKey struct {
+		height int64
+		idx    int32
+	}
+	hashes := map[txKey][]byte{}
+	err := e.scan(ctx, "leg tx hashes", func(rows pgx.Rows) error {
+		var k txKey
+		var h []byte
+		if err := rows.Scan(&k.height, &k.idx, &h); err != nil {
+			return err
+		}
+		hashes[k] = h
+		return nil
+	}, `SELECT t.height, t.idx, t.hash FROM transactions t
+		JOIN unnest($1::timestamptz[], $2::bigint[], $3::integer[]) k(block_time, height, idx)
+		ON t.block_time = k.block_time AND t.height = k.height AND t.idx = k.idx`, times, heights, idxs)
+	if err != nil {
+		return err
+	}
+	for _, l := range legs {
+		l.hash = hashes[txKey{l.height, l.idx}]
+		if l.hash == nil {
+			l.hash = []byte{}
+		}
+	}
+	return nil
 }
 
 func selfRule() *Rule {
@@ -219,13 +258,19 @@ func selfRule() *Rule {
 			if err := e.loadAccounts(ctx, addrs); err != nil {
 				return nil, err
 			}
+			var self []*leg
+			for i := range legs {
+				if string(e.acct(legs[i].from).owner) == string(e.acct(legs[i].to).owner) {
+					self = append(self, &legs[i])
+				}
+			}
+			if err := e.txHashes(ctx, self); err != nil {
+				return nil, err
+			}
 			byTx := map[string]int{}
 			var out []Finding
-			for _, l := range legs {
-				from, to := e.acct(l.from), e.acct(l.to)
-				if string(from.owner) != string(to.owner) {
-					continue
-				}
+			for _, l := range self {
+				from := e.acct(l.from)
 				ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
 					Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
 				key := string(l.hash) + string(from.owner)
