@@ -91,7 +91,16 @@ type Rule struct {
 	defaults func() Params
 	// eval evaluates the rule over a range of blocks with decoded, validated parameters.
 	eval func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error)
+	// shares names the load the rule shares with others through its Env (coin movements,
+	// holdings): a pass evaluates such rules together, and the rest beside them.
+	shares string
 }
+
+// Loads that rules share (Rule.shares).
+const (
+	sharesCoinMoves = "coin moves"
+	sharesHoldings  = "holdings"
+)
 
 // Defaults returns the rule's parameters at their defaults.
 func (r *Rule) Defaults() Params { return r.defaults() }

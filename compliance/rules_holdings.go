@@ -320,6 +320,7 @@ func (p *HoldParams) Validate() error {
 func holdRule() *Rule {
 	return &Rule{
 		ID: RuleHold5, Title: "5% holding threshold crossed", Severity: SeverityHigh, Subject: SubjectOwner,
+		shares:   sharesHoldings,
 		Source:   "Securities Law of the PRC (2019), art. 63 para. 1 and 2",
 		defaults: func() Params { return &HoldParams{StepBP: 500} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
@@ -392,6 +393,7 @@ func (p *Hold1Params) Validate() error {
 func hold1Rule() *Rule {
 	return &Rule{
 		ID: RuleHold1, Title: "1% change of a holding above 5%", Severity: SeverityMedium, Subject: SubjectOwner,
+		shares:   sharesHoldings,
 		Source:   "Securities Law of the PRC (2019), art. 63 para. 3",
 		defaults: func() Params { return &Hold1Params{ThresholdBP: 500, ChangeBP: 100} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
@@ -474,6 +476,7 @@ func (p *PosLimParams) Validate() error {
 func posLimRule() *Rule {
 	return &Rule{
 		ID: RulePosLim, Title: "Futures position limit exceeded", Severity: SeverityHigh, Subject: SubjectOwner,
+		shares:   sharesHoldings,
 		Source:   "Futures and Derivatives Law of the PRC (2022), art. 26; Measures for the Administration of Futures Exchanges, art. 84 (position limits)",
 		defaults: func() Params { return &PosLimParams{Limits: map[string]string{}} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {

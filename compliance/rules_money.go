@@ -39,6 +39,7 @@ func lvRule(id string) *Rule {
 	}
 	return &Rule{
 		ID: id, Title: title, Severity: SeverityMedium, Subject: SubjectAccount,
+		shares:   sharesCoinMoves,
 		Source:   "PBOC Order [2016] No. 3 (Measures for Large-Value and Suspicious Transaction Reports), art. 5",
 		defaults: func() Params { return &LVParams{Threshold: def} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
@@ -183,6 +184,7 @@ func (p *StructParams) Validate() error {
 func structRule() *Rule {
 	return &Rule{
 		ID: RuleStruct, Title: "Structuring below the large-value threshold", Severity: SeverityHigh, Subject: SubjectOwner,
+		shares: sharesCoinMoves,
 		Source: "PBOC Order [2016] No. 3, art. 11 and 13 (suspicious transactions: splitting to avoid reporting)",
 		defaults: func() Params {
 			return &StructParams{RatioBP: 9000, MinCount: 3, WindowSeconds: 5 * 86400,
@@ -367,6 +369,7 @@ func (p *RapidParams) Validate() error {
 func rapidRule() *Rule {
 	return &Rule{
 		ID: RuleRapid, Title: "Rapid in-and-out of funds", Severity: SeverityMedium, Subject: SubjectAccount,
+		shares:   sharesCoinMoves,
 		Source:   "PBOC Order [2016] No. 3, art. 11 (funds moved in and out quickly, little balance left)",
 		defaults: func() Params { return &RapidParams{SharePct: 90, WindowSeconds: 3600, LeftPct: 10} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {

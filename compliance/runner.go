@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/ledgerscope/ledgerscope/store"
 )
@@ -301,40 +304,44 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	}
 	res := &PassResult{From: rg.From, To: rg.To, SetVersion: set.Version}
 	start := time.Now()
-	err := db.TransactPgx(ctx, func(tx pgx.Tx) error {
-		env := NewEnv(tx)
-		env.WatchlistVersion = wl
-		var err error
-		if rg.FromTime, err = env.blockTime(ctx, rg.From); err != nil {
-			return err
-		}
-		if rg.ToTime, err = env.blockTime(ctx, rg.To); err != nil {
-			return err
-		}
-		var vs []store.Violation
-		for _, ar := range set.Rules {
-			if !ar.Enabled {
-				continue
-			}
-			fs, err := ar.Rule.Evaluate(ctx, env, ar.Params, rg)
-			if err != nil {
+	times := NewEnv(db.Pool)
+	var err error
+	if rg.FromTime, err = times.blockTime(ctx, rg.From); err != nil {
+		return nil, err
+	}
+	if rg.ToTime, err = times.blockTime(ctx, rg.To); err != nil {
+		return nil, err
+	}
+	// The rules read committed history at or below the sync cursor, which no one changes:
+	// each group evaluates on a connection of its own, side by side, and only the
+	// violations and the cursor are written in the pass's transaction.
+	groups := ruleGroups(set.Rules)
+	found := make([][]store.Violation, len(groups))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, group := range groups {
+		g.Go(func() error {
+			return db.TransactPgx(gctx, func(tx pgx.Tx) error {
+				env := NewEnv(tx)
+				env.WatchlistVersion = wl
+				vs, err := evaluate(gctx, env, group, set.Version, rg, limit)
+				found[i] = vs
 				return err
-			}
-			for _, f := range fs {
-				v, err := toViolation(ar, set.Version, f)
-				if err != nil {
-					return err
-				}
-				vs = append(vs, v)
-			}
-			if len(vs) > limit {
-				if rg.From == rg.To {
-					return fmt.Errorf("more than %d findings in block %d (rule %s): %w", limit, rg.From, ar.Rule.ID, ErrInvalid)
-				}
-				return fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", limit, rg.From, rg.To, ar.Rule.ID, errTooMany)
-			}
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	vs := slices.Concat(found...)
+	if len(vs) > limit {
+		if rg.From == rg.To {
+			return nil, fmt.Errorf("more than %d findings in block %d: %w", limit, rg.From, ErrInvalid)
 		}
-		vs = mergeByKey(vs)
+		return nil, fmt.Errorf("more than %d findings in blocks %d..%d: %w", limit, rg.From, rg.To, errTooMany)
+	}
+	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
+		vs := mergeByKey(vs)
 		res.Findings = len(vs)
 		for len(vs) > 0 {
 			n := min(len(vs), violationsPerWrite)
@@ -354,6 +361,52 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start))
 	}
 	return res, nil
+}
+
+// ruleGroups splits the enabled rules into groups evaluated apart: the rules that share a
+// load (Rule.shares) together, the others in one more group, each in the set's order.
+func ruleGroups(rules []ActiveRule) [][]ActiveRule {
+	at := map[string]int{}
+	var out [][]ActiveRule
+	for _, ar := range rules {
+		if !ar.Enabled {
+			continue
+		}
+		i, ok := at[ar.Rule.shares]
+		if !ok {
+			i = len(out)
+			at[ar.Rule.shares] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], ar)
+	}
+	return out
+}
+
+// evaluate runs rules over rg on env and returns their violations, failing once they exceed
+// limit.
+func evaluate(ctx context.Context, env *Env, rules []ActiveRule, setVersion int32, rg Range, limit int) ([]store.Violation, error) {
+	var vs []store.Violation
+	for _, ar := range rules {
+		fs, err := ar.Rule.Evaluate(ctx, env, ar.Params, rg)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			v, err := toViolation(ar, setVersion, f)
+			if err != nil {
+				return nil, err
+			}
+			vs = append(vs, v)
+		}
+		if len(vs) > limit {
+			if rg.From == rg.To {
+				return nil, fmt.Errorf("more than %d findings in block %d (rule %s): %w", limit, rg.From, ar.Rule.ID, ErrInvalid)
+			}
+			return nil, fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", limit, rg.From, rg.To, ar.Rule.ID, errTooMany)
+		}
+	}
+	return vs, nil
 }
 
 // toViolation turns a rule's finding into a violation row.
