@@ -78,7 +78,8 @@ func syncTo(ctx context.Context, t *testing.T, src node.BlockSource, db *store.D
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	for w.Metrics().SyncedHeight < height {
+	// Until an initial load has rebuilt its indexes and holdings, reconcile refuses.
+	for m := w.Metrics(); m.SyncedHeight < height || m.DeferredIndexes > 0; m = w.Metrics() {
 		if m := w.Metrics(); m.Halted || ctx.Err() != nil {
 			cancel()
 			t.Fatalf("sync stopped at %d of %d: %s", m.SyncedHeight, height, m.LastError)
