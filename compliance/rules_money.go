@@ -48,8 +48,6 @@ func lvRule(id string) *Rule {
 	}
 }
 
-// evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
-// burns) over its Shanghai day, and reports the movement that takes the sum to the threshold.
 // lvDay is what LV-INST and LV-IND share in a pass: the accounts its range touched, and
 // their coin movements from the start of the range's first market day to its end, in order.
 type lvDay struct {
@@ -87,6 +85,8 @@ func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 	return d, nil
 }
 
+// evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
+// burns) over its Shanghai day, and reports the movement that takes the sum to the threshold.
 func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) ([]Finding, error) {
 	d, err := e.lvDay(ctx, r)
 	if err != nil {
