@@ -175,7 +175,6 @@ type leg struct {
 // maxLegs bounds the legs one evaluation reads.
 const maxLegs = 2_000_000
 
-// legs loads every transfer leg in the range, in execution order.
 // legs reads the range's transfer legs in order, without their tx hashes (txHashes adds
 // them for the few a rule reports: the join to transactions for every leg was most of
 // SELF's cost).

@@ -335,10 +335,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	}
 	vs := slices.Concat(found...)
 	if len(vs) > limit {
-		if rg.From == rg.To {
-			return nil, fmt.Errorf("more than %d findings in block %d: %w", limit, rg.From, ErrInvalid)
-		}
-		return nil, fmt.Errorf("more than %d findings in blocks %d..%d: %w", limit, rg.From, rg.To, errTooMany)
+		return nil, tooMany(limit, rg, "all rules")
 	}
 	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
 		vs := mergeByKey(vs)
@@ -400,13 +397,19 @@ func evaluate(ctx context.Context, env *Env, rules []ActiveRule, setVersion int3
 			vs = append(vs, v)
 		}
 		if len(vs) > limit {
-			if rg.From == rg.To {
-				return nil, fmt.Errorf("more than %d findings in block %d (rule %s): %w", limit, rg.From, ar.Rule.ID, ErrInvalid)
-			}
-			return nil, fmt.Errorf("more than %d findings in blocks %d..%d (rule %s): %w", limit, rg.From, rg.To, ar.Rule.ID, errTooMany)
+			return nil, tooMany(limit, rg, "rule "+ar.Rule.ID)
 		}
 	}
 	return vs, nil
+}
+
+// tooMany is the error of a pass whose findings exceed limit: errTooMany, so that the
+// range is split, or ErrInvalid for a single block, which cannot be.
+func tooMany(limit int, rg Range, by string) error {
+	if rg.From == rg.To {
+		return fmt.Errorf("more than %d findings in block %d (%s): %w", limit, rg.From, by, ErrInvalid)
+	}
+	return fmt.Errorf("more than %d findings in blocks %d..%d (%s): %w", limit, rg.From, rg.To, by, errTooMany)
 }
 
 // toViolation turns a rule's finding into a violation row.

@@ -28,10 +28,9 @@ var DeferrablePrimaryKeys = []string{"balance_history"}
 const DefaultIndexBuildMemory = "256MB"
 
 // BalancesRebuild is the deferred_indexes entry that stands for the current holdings: while
-// it is there, WriteBlocks leaves the balances table alone, and RestoreIndexes fills it
-// from balance_history, whose last row per account and asset is the holding. Measured on a
-// load of 1M txs among 10k accounts: upserting every changed holding at every batch took
-// 0.65 s per 100k txs, a tenth of the load; one pass over the history at the end, seconds.
+// it is there, WriteBlocks leaves the balances table alone, and RestoreIndexes writes it
+// (see there). Measured on a load of 1M txs among 10k accounts: upserting every changed
+// holding at every batch took 0.65 s per 100k txs, a tenth of the load.
 const BalancesRebuild = "balances_rebuild"
 
 // balancesRebuildSQL writes every holding's last history row into balances. Rows already
@@ -120,8 +119,9 @@ func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
 }
 
 // RestoreIndexes rebuilds every deferred index and the balances, each with its record's
-// removal in one transaction, so that a rebuild cut short resumes with what is left. An index build locks
-// its table against writes (not reads) while it runs. It returns how many it built.
+// removal in one transaction, so that a rebuild cut short resumes with what is left. An
+// index build locks its table against writes (not reads) while it runs. It returns how
+// many entries it rebuilt.
 //
 // held, when not nil, is the latest change of every holding changed since DeferIndexes, as
 // the writer of the load kept them; the balances are then written from it rather than from

@@ -406,8 +406,10 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy, wi
 		for _, s := range b.Supply {
 			supply[s.Asset] = s
 		}
-		for _, c := range b.Changes {
-			bal[[2]string{string(c.Account), c.Asset}] = c
+		if withBalances {
+			for _, c := range b.Changes {
+				bal[[2]string{string(c.Account), c.Asset}] = c
+			}
 		}
 		for _, s := range b.Settlements {
 			k := string(s.ID)
@@ -452,7 +454,7 @@ func upsertRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy, wi
 			return fmt.Errorf("update statuses and supply: %w", err)
 		}
 	}
-	if withBalances {
+	if len(bal) > 0 {
 		if err := writeBalances(ctx, tx, slices.Collect(maps.Values(bal)), useCopy); err != nil {
 			return err
 		}
