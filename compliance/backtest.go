@@ -47,7 +47,8 @@ type BacktestResult struct {
 }
 
 // Backtest runs a rule version over history without writing anything: it reads in a
-// read-only transaction and compares its findings with the live violations.
+// read-only transaction, carries the rule's window state from chunk to chunk in memory,
+// and compares its findings with the live violations.
 func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*BacktestResult, error) {
 	r, err := RuleByID(req.RuleID)
 	if err != nil {
@@ -99,6 +100,7 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 	var all []store.Violation
 	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		env := NewEnv(tx)
+		env.state = newWindowState(true)
 		env.WatchlistVersion = wl
 		for from := req.From; from <= req.To; from += chunk {
 			rg := Range{From: from, To: min(from+chunk-1, req.To)}
@@ -113,6 +115,7 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 			if err != nil {
 				return err
 			}
+			env.endChunk(rg)
 			for _, f := range fs {
 				v, err := toViolation(ar, 0, f)
 				if err != nil {

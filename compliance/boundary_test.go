@@ -501,6 +501,48 @@ func TestRestartMidWindow(t *testing.T) {
 	}
 }
 
+// TestLVStateAcrossPasses crosses the large-value threshold in the fourth movement of a day,
+// each movement in a pass of its own: the crossing pass starts from the day's state, and the
+// violation's figures and evidence still count every movement of the day.
+func TestLVStateAcrossPasses(t *testing.T) {
+	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
+	b := newBuilder(t, start)
+	var res uint64
+	a := b.account(ledger.KindIndividual, "state")
+	db := pgtest.New(t)
+	step := func() {
+		syncAll(t, b.c, db)
+		runAll(t, db, 1)
+	}
+	b.fund(a, defaultLVIndividual*7/10, &res)
+	step()
+	for range 3 {
+		to := b.account(ledger.KindIndividual, "")
+		b.block(time.Minute, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVIndividual / 10}, a))
+		step()
+	}
+	var state struct {
+		Sum   int64 `json:"sum"`
+		Count int   `json:"count"`
+	}
+	payer := addr(a)
+	if err := db.Pool.QueryRow(context.Background(), `SELECT value FROM rule_state WHERE family = $1 AND key = $2`,
+		lvFamily, lvKey(marketDay(start), payer[:])).Scan(&state); err != nil {
+		t.Fatalf("LV state of the account: %v", err)
+	}
+	if want := int64(defaultLVIndividual*7/10 + 3*(defaultLVIndividual/10)); state.Count != 4 || state.Sum != want {
+		t.Errorf("LV state %+v, want 4 movements of %d fen", state, want)
+	}
+	var evidence, movements int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT jsonb_array_length(evidence), (figures->>'movements')::int
+		FROM violations WHERE rule_id = $1 AND subject = $2`, RuleLVInd, addrHex(payer[:])).Scan(&evidence, &movements); err != nil {
+		t.Fatalf("LV-IND violation: %v", err)
+	}
+	if evidence != 4 || movements != 4 {
+		t.Errorf("LV-IND lists %d movements as evidence and counts %d, want 4 and 4", evidence, movements)
+	}
+}
+
 func countRule(t testing.TB, db *store.DB, rule string) int {
 	t.Helper()
 	var n int

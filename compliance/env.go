@@ -32,13 +32,16 @@ type Env struct {
 	lv map[moveRange]*lvDay
 	// holdings caches the owners' holdings series of a range.
 	holdings map[holdRange]ownerSeries
+	// state is the rules' window state (state.go).
+	state *windowState
 	// WatchlistVersion is the watch list the WATCH rule reads; 0 means none uploaded.
 	WatchlistVersion int32
 }
 
-// NewEnv returns an environment reading through q.
+// NewEnv returns an environment reading through q, window state from rule_state.
 func NewEnv(q Querier) *Env {
-	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}, lv: map[moveRange]*lvDay{}, holdings: map[holdRange]ownerSeries{}}
+	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}, lv: map[moveRange]*lvDay{},
+		holdings: map[holdRange]ownerSeries{}, state: newWindowState(false)}
 }
 
 // moveRange is the range of a coinMoves load.

@@ -1,7 +1,10 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -48,15 +51,38 @@ func lvRule(id string) *Rule {
 	}
 }
 
-// lvDay is what LV-INST and LV-IND share in a pass: the accounts its range touched, and
-// their coin movements from the start of the range's first market day to its end, in order.
+// lvFamily is the window state of the large-value rules: what each account moved in coin
+// on a Shanghai day, keyed day|account. It does not depend on the thresholds, so both rules
+// and every version of them share it.
+const lvFamily = "lv-day"
+
+// lvSum is an account's coin moved on a day, and in how many movements.
+type lvSum struct {
+	Sum   int64 `json:"sum"`
+	Count int   `json:"count"`
+}
+
+// lvKey is an account's lvFamily key on a day.
+func lvKey(day string, a []byte) string { return day + "|" + addrHex(a) }
+
+// lvDay is what LV-INST and LV-IND share in a pass: the accounts its range touched, what
+// each had moved on the range's first market day before the range, and the movements to
+// fold on top, in order.
 type lvDay struct {
 	accts [][]byte
+	// day is the range's first market day; h1 and start are its first block and its start.
+	day   string
+	h1    int64
+	start time.Time
+	// base is, for accounts whose state the pass starts from, what they moved that day
+	// before the range; the earlier movements of the others are at the head of moves.
+	base  map[string]lvSum
 	moves []coinMove
 }
 
 // lvDay loads the day's movements of the accounts a range touched, once per range for both
-// LV rules. Only those before the range are read again; those in it are the range's own.
+// LV rules: those in the range, and what came before in the day from the state or, for an
+// account the state does not cover, from the history. It records the state after the range.
 func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 	k := moveRange{r.From, r.To, r.FromTime.UnixNano(), r.ToTime.UnixNano()}
 	if d, ok := e.lv[k]; ok {
@@ -66,23 +92,92 @@ func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &lvDay{accts: touched(inRange)}
+	d := &lvDay{accts: touched(inRange), day: marketDay(r.FromTime), start: dayStart(r.FromTime), base: map[string]lvSum{}}
 	if err := e.loadAccounts(ctx, d.accts); err != nil {
 		return nil, err
 	}
-	start := dayStart(r.FromTime)
-	h1, err := e.heightAtOrAfter(ctx, start)
-	if err != nil {
+	if d.h1, err = e.heightAtOrAfter(ctx, d.start); err != nil {
 		return nil, err
 	}
-	if len(d.accts) > 0 && h1 > 0 && h1 < r.From {
-		if d.moves, err = e.coinMoves(ctx, h1, r.From-1, start, r.FromTime, d.accts); err != nil {
+	if len(d.accts) > 0 && d.h1 > 0 && d.h1 < r.From {
+		keys := make([]string, len(d.accts))
+		for i, a := range d.accts {
+			keys[i] = lvKey(d.day, a)
+		}
+		states, err := e.priorStates(ctx, lvFamily, keys, r)
+		if err != nil {
 			return nil, err
+		}
+		covered, err := e.coveredFrom(ctx, lvFamily, d.h1)
+		if err != nil {
+			return nil, err
+		}
+		var uncovered [][]byte
+		for i, a := range d.accts {
+			raw, ok := states[keys[i]]
+			if !ok {
+				if !covered {
+					uncovered = append(uncovered, a)
+				}
+				continue
+			}
+			var s lvSum
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, fmt.Errorf("rule state %s %s: %w", lvFamily, keys[i], err)
+			}
+			d.base[string(a)] = s
+		}
+		if len(uncovered) > 0 {
+			if d.moves, err = e.coinMoves(ctx, d.h1, r.From-1, d.start, r.FromTime, uncovered); err != nil {
+				return nil, err
+			}
 		}
 	}
 	d.moves = append(d.moves, inRange...)
+	if err := e.putLVDay(d, r); err != nil {
+		return nil, err
+	}
 	e.lv[k] = d
 	return d, nil
+}
+
+// putLVDay records, for each account that moved on the range's last day, what it moved that
+// day up to the range's end, and that the days before are done with.
+func (e *Env) putLVDay(d *lvDay, r Range) error {
+	last := dayStart(r.ToTime)
+	lastDay := marketDay(last)
+	sums := map[string]lvSum{}
+	if lastDay == d.day {
+		for a, s := range d.base {
+			sums[a] = s
+		}
+	}
+	for i := range d.moves {
+		m := &d.moves[i]
+		if m.time.Before(last) {
+			continue
+		}
+		for _, a := range [][]byte{m.from, m.to} {
+			if a != nil {
+				s := sums[string(a)]
+				s.Sum += m.amount
+				s.Count++
+				sums[string(a)] = s
+			}
+		}
+	}
+	for _, a := range sortedStrings(sums) {
+		if err := e.putState(lvFamily, lvKey(lastDay, []byte(a)), r, sums[a]); err != nil {
+			return err
+		}
+	}
+	e.keepState(lvFamily, lastDay)
+	return nil
+}
+
+// lvNote is a movement's evidence for the account on side ("paid" or "received").
+func lvNote(m *coinMove, side string) Evidence {
+	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side, m.amount, m.kind)}
 }
 
 // evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
@@ -112,6 +207,9 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 	// trail keeps at least the day's last maxEvidence movements, trimmed in bulk so that a
 	// movement costs no copy of them; evidence is made only for a finding.
 	trail := map[dayKey][]mark{}
+	// short are the findings whose trail lacks movements the state stands for: their
+	// evidence is completed from the history after the loop.
+	var short []int
 	var out []Finding
 	for i := range moves {
 		m := &moves[i]
@@ -123,6 +221,10 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 				continue
 			}
 			k := dayKey{string(side.a), marketDay(m.time)}
+			if _, ok := counts[k]; !ok && k.day == d.day {
+				b := d.base[k.acct]
+				sums[k], counts[k] = b.Sum, b.Count
+			}
 			before := sums[k]
 			sums[k] += m.amount
 			counts[k]++
@@ -134,7 +236,10 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			if before < p.Threshold && sums[k] >= p.Threshold && m.height >= r.From {
 				ev := make([]Evidence, 0, maxEvidence)
 				for _, x := range t[max(0, len(t)-maxEvidence):] {
-					ev = append(ev, Evidence{Tx: hashHex(x.m.hash), Height: x.m.height, Time: x.m.time, Note: fmt.Sprintf("%s %d fen (%s)", x.note, x.m.amount, x.m.kind)})
+					ev = append(ev, lvNote(x.m, x.note))
+				}
+				if k.day == d.day && d.base[k.acct].Count > 0 && len(ev) < maxEvidence {
+					short = append(short, len(out))
 				}
 				a := e.acct(side.a)
 				out = append(out, Finding{
@@ -148,7 +253,51 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			}
 		}
 	}
+	if err := e.lvEarlierEvidence(ctx, d, r, out, short); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// lvEarlierEvidence puts in front of the evidence of each finding in short the account's
+// movements of the day before the range, up to maxEvidence in all: the state the pass
+// started from holds their sum, not them.
+func (e *Env) lvEarlierEvidence(ctx context.Context, d *lvDay, r Range, out []Finding, short []int) error {
+	if len(short) == 0 {
+		return nil
+	}
+	var accts [][]byte
+	bySubject := map[string][]byte{}
+	for _, i := range short {
+		if _, ok := bySubject[out[i].Subject]; !ok {
+			a, err := hex.DecodeString(out[i].Subject)
+			if err != nil {
+				return fmt.Errorf("finding subject %q: %w", out[i].Subject, err)
+			}
+			bySubject[out[i].Subject] = a
+			accts = append(accts, a)
+		}
+	}
+	earlier, err := e.coinMoves(ctx, d.h1, r.From-1, d.start, r.FromTime, accts)
+	if err != nil {
+		return err
+	}
+	for _, i := range short {
+		a := bySubject[out[i].Subject]
+		var ev []Evidence
+		for j := range earlier {
+			m := &earlier[j]
+			if bytes.Equal(m.from, a) {
+				ev = append(ev, lvNote(m, "paid"))
+			}
+			if bytes.Equal(m.to, a) {
+				ev = append(ev, lvNote(m, "received"))
+			}
+		}
+		keep := maxEvidence - len(out[i].Evidence)
+		out[i].Evidence = append(ev[max(0, len(ev)-keep):], out[i].Evidence...)
+	}
+	return nil
 }
 
 // StructParams are the parameters of STRUCT.
@@ -405,11 +554,46 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	if err != nil {
 		return nil, err
 	}
-	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, payers)
+	after, err := e.coinBalances(ctx, payers, r.From, r.To)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.loadAccounts(ctx, payers); err != nil {
+	// Only the payers with a debit that might trip need their window read: one that leaves
+	// more than left_pct of everything the account received in the window and the range so
+	// far (a bound on what any reading counts as received) cannot.
+	var pre map[string]int64
+	if h1 > 0 && h1 < r.From {
+		if pre, err = e.coinCredits(ctx, payers, h1, r.From-1, start, r.FromTime); err != nil {
+			return nil, err
+		}
+	}
+	bound := map[string]int64{}
+	var suspects [][]byte
+	seen = map[string]bool{}
+	for i := range inRange {
+		m := &inRange[i]
+		if m.to != nil {
+			bound[string(m.to)] += m.amount
+		}
+		if m.from == nil || seen[string(m.from)] {
+			continue
+		}
+		k := string(m.from)
+		bal, known := after[balanceAt{k, m.height}]
+		if known && bal*100 > (pre[k]+bound[k])*p.LeftPct {
+			continue
+		}
+		seen[k] = true
+		suspects = append(suspects, m.from)
+	}
+	if len(suspects) == 0 {
+		return nil, nil
+	}
+	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, suspects)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.loadAccounts(ctx, suspects); err != nil {
 		return nil, err
 	}
 	type ev struct {
@@ -435,10 +619,6 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	// left_pct of it in the account cannot trip, and is passed over without a look at the
 	// window. Most debits of a working account are.
 	credits := map[string]int64{}
-	after, err := e.coinBalances(ctx, payers, r.From, r.To)
-	if err != nil {
-		return nil, err
-	}
 	done := map[string]bool{} // account and tx already reported
 	var out []Finding
 	for i := range moves {
@@ -527,6 +707,26 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 		}
 	}
 	return out, nil
+}
+
+// coinCredits sums, for each of accounts, the coin it received in heights [h1, h2] (block
+// times [t1, t2]): legs to it and mints, as coinMoves counts them.
+func (e *Env) coinCredits(ctx context.Context, accounts [][]byte, h1, h2 int64, t1, t2 time.Time) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := e.scan(ctx, "coin credits", func(rows pgx.Rows) error {
+		var a []byte
+		var sum int64
+		if err := rows.Scan(&a, &sum); err != nil {
+			return err
+		}
+		out[string(a)] += sum
+		return nil
+	}, `SELECT to_addr, sum(amount)::bigint FROM transfer_legs
+			WHERE to_addr = ANY($1) AND asset = $2 AND block_time BETWEEN $3 AND $4 AND height BETWEEN $5 AND $6 GROUP BY to_addr
+		UNION ALL SELECT counterparty, sum(amount)::bigint FROM transactions
+			WHERE type = 'mint' AND code = 0 AND asset = $2 AND counterparty = ANY($1) AND block_time BETWEEN $3 AND $4 AND height BETWEEN $5 AND $6 GROUP BY counterparty`,
+		accounts, ledger.CoinSymbol, t1, t2, h1, h2)
+	return out, err
 }
 
 // balanceAt names an account's coin balance after a block.

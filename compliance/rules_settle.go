@@ -300,7 +300,7 @@ func sessionRule() *Rule {
 }
 
 // sortedStrings returns a map's keys in order.
-func sortedStrings(m map[string]string) []string {
+func sortedStrings[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

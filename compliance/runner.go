@@ -294,8 +294,8 @@ func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 	}
 }
 
-// pass evaluates the enabled rules over rg and writes their violations and the cursor, from
-// prev to rg.To, in one transaction. It fails with errTooMany, writing nothing, when the
+// pass evaluates the enabled rules over rg and writes their violations, their window state
+// and the cursor, from prev to rg.To, in one transaction. It fails with errTooMany, writing nothing, when the
 // findings exceed the bound of a pass over rg.
 func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int32, prev int64, rg Range) (*PassResult, error) {
 	limit := r.cfg.MaxFindings
@@ -317,6 +317,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	// violations and the cursor are written in the pass's transaction.
 	groups := ruleGroups(set.Rules)
 	found := make([][]store.Violation, len(groups))
+	states := make([]stateChanges, len(groups))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, group := range groups {
@@ -325,7 +326,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 				env := NewEnv(tx)
 				env.WatchlistVersion = wl
 				vs, err := evaluate(gctx, env, group, set.Version, rg, limit)
-				found[i] = vs
+				found[i], states[i] = vs, env.changes(rg)
 				return err
 			})
 		})
@@ -348,6 +349,13 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 			}
 			res.Inserted += ins
 			vs = vs[n:]
+		}
+		var st stateChanges
+		for _, c := range states {
+			st.merge(c)
+		}
+		if err := st.write(ctx, tx); err != nil {
+			return err
 		}
 		return store.AdvanceComplianceCursor(ctx, tx, prev, rg.To, rg.ToTime, set.Version)
 	})
