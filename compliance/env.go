@@ -64,6 +64,16 @@ var shanghai = time.FixedZone("CST", 8*3600)
 // marketDay is the Shanghai calendar day of t, as text.
 func marketDay(t time.Time) string { return t.In(shanghai).Format("2006-01-02") }
 
+// shanghaiDayNumber numbers t's Shanghai day (days since 1970-01-01 there): the same number
+// is the same marketDay, at the cost of a division.
+func shanghaiDayNumber(t time.Time) int64 {
+	s := t.Unix() + 8*3600
+	if s < 0 {
+		return (s+1)/86400 - 1
+	}
+	return s / 86400
+}
+
 // dayStart is the start of t's Shanghai day.
 func dayStart(t time.Time) time.Time {
 	lt := t.In(shanghai)

@@ -196,23 +196,32 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 	if len(want) == 0 {
 		return nil, nil
 	}
-	moves := d.moves
-	type dayKey struct{ acct, day string }
-	sums := map[dayKey]int64{}
-	counts := map[dayKey]int{}
 	type mark struct {
 		m    *coinMove
 		note string
 	}
-	// trail keeps at least the day's last maxEvidence movements, trimmed in bulk so that a
-	// movement costs no copy of them; evidence is made only for a finding.
-	trail := map[dayKey][]mark{}
+	// An account's day: its sum so far, and a trail that keeps at least the day's last
+	// maxEvidence movements, trimmed in bulk so that a movement costs no copy of them;
+	// evidence is made only for a finding.
+	type acctDay struct {
+		sum   int64
+		count int
+		trail []mark
+	}
+	type dayKey struct {
+		acct string
+		day  int64 // Shanghai day number
+	}
+	firstDay := shanghaiDayNumber(r.FromTime)
+	days := map[dayKey]*acctDay{}
 	// short are the findings whose trail lacks movements the state stands for: their
 	// evidence is completed from the history after the loop.
 	var short []int
 	var out []Finding
+	moves := d.moves
 	for i := range moves {
 		m := &moves[i]
+		day := shanghaiDayNumber(m.time)
 		for _, side := range []struct {
 			a    []byte
 			note string
@@ -220,34 +229,40 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			if side.a == nil || !want[string(side.a)] {
 				continue
 			}
-			k := dayKey{string(side.a), marketDay(m.time)}
-			if _, ok := counts[k]; !ok && k.day == d.day {
-				b := d.base[k.acct]
-				sums[k], counts[k] = b.Sum, b.Count
+			k := dayKey{string(side.a), day}
+			ad := days[k]
+			if ad == nil {
+				ad = &acctDay{}
+				if day == firstDay {
+					b := d.base[k.acct]
+					ad.sum, ad.count = b.Sum, b.Count
+				}
+				days[k] = ad
 			}
-			before := sums[k]
-			sums[k] += m.amount
-			counts[k]++
-			t := append(trail[k], mark{m, side.note})
-			if len(t) > 2*maxEvidence {
-				t = append(t[:0], t[len(t)-maxEvidence:]...)
+			before := ad.sum
+			ad.sum += m.amount
+			ad.count++
+			ad.trail = append(ad.trail, mark{m, side.note})
+			if len(ad.trail) > 2*maxEvidence {
+				ad.trail = append(ad.trail[:0], ad.trail[len(ad.trail)-maxEvidence:]...)
 			}
-			trail[k] = t
-			if before < p.Threshold && sums[k] >= p.Threshold && m.height >= r.From {
+			if before < p.Threshold && ad.sum >= p.Threshold && m.height >= r.From {
+				t := ad.trail
 				ev := make([]Evidence, 0, maxEvidence)
 				for _, x := range t[max(0, len(t)-maxEvidence):] {
 					ev = append(ev, lvNote(x.m, x.note))
 				}
-				if k.day == d.day && d.base[k.acct].Count > 0 && len(ev) < maxEvidence {
+				if day == firstDay && d.base[k.acct].Count > 0 && len(ev) < maxEvidence {
 					short = append(short, len(out))
 				}
 				a := e.acct(side.a)
+				dayText := marketDay(m.time)
 				out = append(out, Finding{
-					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: k.day, Member: a.sponsor,
+					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: dayText, Member: a.sponsor,
 					Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
 					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
-						kind, sums[k], k.day, p.Threshold),
-					Figures:  map[string]any{"day": k.day, "sum": sums[k], "threshold": p.Threshold, "movements": counts[k]},
+						kind, ad.sum, dayText, p.Threshold),
+					Figures:  map[string]any{"day": dayText, "sum": ad.sum, "threshold": p.Threshold, "movements": ad.count},
 					Evidence: ev,
 				})
 			}

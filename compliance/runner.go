@@ -1,13 +1,16 @@
 package compliance
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,8 +33,8 @@ const (
 	// is written whatever it finds below this; more means a rule is misconfigured beyond
 	// anything a block could hold, and the pass fails loudly instead.
 	MaxFindingsPerBlock = 1_000_000
-	// violationsPerWrite bounds the violations one batch of upserts sends.
-	violationsPerWrite = 5_000
+	// violationsPerWrite bounds the violations one upsert sends.
+	violationsPerWrite = 20_000
 )
 
 // errTooMany is a pass that found more than its bound: the runner splits its range.
@@ -63,6 +66,29 @@ type Runner struct {
 	// span is how many blocks the next pass covers: MaxBatchBlocks, or less after a pass
 	// found too much, growing back by doubling; it only saves re-evaluating split passes.
 	span atomic.Int64
+
+	mu sync.Mutex
+	// cost is how long each rule group (by its first rule) took in the last pass.
+	cost map[string]time.Duration
+}
+
+// costs returns a copy of the groups' last costs.
+func (r *Runner) costs() map[string]time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.cost)
+}
+
+// noteCosts records how long each group took.
+func (r *Runner) noteCosts(groups [][]ActiveRule, took []time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cost == nil {
+		r.cost = map[string]time.Duration{}
+	}
+	for i, g := range groups {
+		r.cost[g[0].Rule.ID] = took[i]
+	}
 }
 
 // NewRunner returns a runner; it touches nothing until Step or Run.
@@ -295,8 +321,8 @@ func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 }
 
 // pass evaluates the enabled rules over rg and writes their violations, their window state
-// and the cursor, from prev to rg.To, in one transaction. It fails with errTooMany, writing nothing, when the
-// findings exceed the bound of a pass over rg.
+// and the cursor, from prev to rg.To, in one transaction. It fails with errTooMany, writing
+// nothing, when the findings exceed the bound of a pass over rg.
 func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int32, prev int64, rg Range) (*PassResult, error) {
 	limit := r.cfg.MaxFindings
 	if rg.From == rg.To {
@@ -315,18 +341,20 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	// The rules read committed history at or below the sync cursor, which no one changes:
 	// each group evaluates on a connection of its own, side by side, and only the
 	// violations and the cursor are written in the pass's transaction.
-	groups := ruleGroups(set.Rules)
+	groups := ruleGroups(set.Rules, r.costs())
 	found := make([][]store.Violation, len(groups))
 	states := make([]stateChanges, len(groups))
+	took := make([]time.Duration, len(groups))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, group := range groups {
 		g.Go(func() error {
+			began := time.Now()
 			return db.TransactPgx(gctx, func(tx pgx.Tx) error {
 				env := NewEnv(tx)
 				env.WatchlistVersion = wl
 				vs, err := evaluate(gctx, env, group, set.Version, rg, limit)
-				found[i], states[i] = vs, env.changes(rg)
+				found[i], states[i], took[i] = vs, env.changes(rg), time.Since(began)
 				return err
 			})
 		})
@@ -334,6 +362,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	r.noteCosts(groups, took)
 	vs := slices.Concat(found...)
 	if len(vs) > limit {
 		return nil, tooMany(limit, rg, "all rules")
@@ -369,12 +398,18 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 }
 
 // ruleGroups splits the enabled rules into groups evaluated apart: the rules that share a
-// load (Rule.shares) together, the others in one more group, each in the set's order.
-func ruleGroups(rules []ActiveRule) [][]ActiveRule {
+// load (Rule.shares) together, each other rule alone, each group in the set's order; then
+// the groups that took longest in the last pass first (cost, by first rule), so that the
+// long ones do not end up last on a core.
+func ruleGroups(rules []ActiveRule, cost map[string]time.Duration) [][]ActiveRule {
 	at := map[string]int{}
 	var out [][]ActiveRule
 	for _, ar := range rules {
 		if !ar.Enabled {
+			continue
+		}
+		if ar.Rule.shares == "" {
+			out = append(out, []ActiveRule{ar})
 			continue
 		}
 		i, ok := at[ar.Rule.shares]
@@ -385,6 +420,9 @@ func ruleGroups(rules []ActiveRule) [][]ActiveRule {
 		}
 		out[i] = append(out[i], ar)
 	}
+	slices.SortStableFunc(out, func(a, b []ActiveRule) int {
+		return cmp.Compare(cost[b[0].Rule.ID], cost[a[0].Rule.ID])
+	})
 	return out
 }
 
