@@ -157,6 +157,18 @@ func (e *Env) blockTime(ctx context.Context, h int64) (time.Time, error) {
 	return t, nil
 }
 
+// sizeHint is how many rows of about one per transaction a read of heights [h1, h2] may
+// allocate for up front, within limit: a slice of a million legs grown by appending spent a
+// tenth of a pass copying itself, with the write barriers of a collection under way. Any
+// error makes it 0, and the read grows the slice as it goes.
+func (e *Env) sizeHint(ctx context.Context, h1, h2 int64, perTx float64, limit int) int {
+	var n int64
+	if err := e.q.QueryRow(ctx, "SELECT coalesce(sum(tx_count - failed_count), 0) FROM blocks WHERE height BETWEEN $1 AND $2", h1, h2).Scan(&n); err != nil {
+		return 0
+	}
+	return min(int(float64(n)*perTx), limit)
+}
+
 // heightAt returns the first height at or after t (0 when t precedes every block).
 func (e *Env) heightAtOrAfter(ctx context.Context, t time.Time) (int64, error) {
 	var h int64
@@ -206,6 +218,9 @@ func (e *Env) coinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time, acc
 // loadCoinMoves is coinMoves without the cache.
 func (e *Env) loadCoinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time, accounts [][]byte) ([]coinMove, error) {
 	var out []coinMove
+	if accounts == nil {
+		out = make([]coinMove, 0, e.sizeHint(ctx, h1, h2, 1, maxCoinMoves))
+	}
 	filter := ""
 	args := []any{ledger.CoinSymbol, t1, t2, h1, h2}
 	if accounts != nil {

@@ -1,11 +1,13 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"time"
 
@@ -94,39 +96,33 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 	if keys == nil {
 		keys = map[holdKey]bool{}
 		// Holdings of securities change only through legs, mints and burns (a lock moves
-		// nothing), and both tables are read by block time, their leading key.
-		rows, err := e.q.Query(ctx, `SELECT from_addr, to_addr, asset FROM transfer_legs
-				WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
-			UNION ALL SELECT CASE WHEN type = 'burn' THEN signer END, CASE WHEN type = 'mint' THEN counterparty END, asset FROM transactions
-				WHERE type IN ('mint', 'burn') AND code = 0 AND block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5`,
-			r.FromTime, r.ToTime, r.From, r.To, ledger.CoinSymbol)
-		if err != nil {
-			return nil, nil, fmt.Errorf("changed holdings: %w", err)
-		}
+		// nothing), and both tables are read by block time, their leading key. Each holding
+		// once: a busy range moves the same ones many times.
 		type change struct {
 			a     []byte
 			asset string
 		}
 		var changed []change
-		for rows.Next() {
-			var from, to []byte
-			var asset string
-			if err := rows.Scan(&from, &to, &asset); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("changed holdings: %w", err)
+		err := e.scan(ctx, "changed holdings", func(rows pgx.Rows) error {
+			var c change
+			if err := rows.Scan(&c.a, &c.asset); err != nil {
+				return err
 			}
-			if _, ok := assets[asset]; !ok {
-				continue
+			if _, ok := assets[c.asset]; ok {
+				changed = append(changed, c)
 			}
-			for _, a := range [][]byte{from, to} {
-				if a != nil {
-					changed = append(changed, change{a, asset})
-				}
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("changed holdings: %w", err)
+			return nil
+		}, `SELECT DISTINCT addr, asset FROM (
+				SELECT from_addr addr, asset FROM transfer_legs
+					WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+				UNION ALL SELECT to_addr, asset FROM transfer_legs
+					WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+				UNION ALL SELECT CASE WHEN type = 'burn' THEN signer ELSE counterparty END, asset FROM transactions
+					WHERE type IN ('mint', 'burn') AND code = 0 AND block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+			) moved WHERE addr IS NOT NULL`,
+			r.FromTime, r.ToTime, r.From, r.To, ledger.CoinSymbol)
+		if err != nil {
+			return nil, nil, err
 		}
 		addrs := make([][]byte, len(changed))
 		for i, c := range changed {
@@ -159,22 +155,54 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 	if err != nil {
 		return nil, nil, err
 	}
-	// Each account's holding before since, then every change up to the range's end.
+	// Each account's holding before since, then every change up to the range's end. A
+	// busy range has a row for most holdings at most blocks: each is folded through the
+	// pointers of its holding and owner, found once per row by the raw bytes of the
+	// account, with no map of the fold touched and nothing allocated per row.
+	type ownerTotal struct {
+		key    holdKey
+		want   bool
+		total  int64
+		before int64 // total at the end of the previous block that changed it
+		mark   int64 // the block whose change before is from
+	}
+	type holding struct {
+		cur   int64
+		owner *ownerTotal
+	}
+	totals := map[holdKey]*ownerTotal{}
+	perAsset := make([]map[string]*holding, len(symbols))
+	for i := range perAsset {
+		perAsset[i] = map[string]*holding{}
+	}
 	type row struct {
-		hk     holdKey // the account's owner and the asset
-		ck     holdKey // the account and the asset
+		h      *holding
 		height int64
 		time   time.Time
 		amount int64
 	}
 	scanRow := func(rows pgx.Rows) (row, error) {
 		var x row
-		var a []byte
-		if err := rows.Scan(&a, &x.hk.asset, &x.height, &x.time, &x.amount); err != nil {
+		if err := rows.Scan(nil, nil, &x.height, &x.time, &x.amount); err != nil {
 			return x, err
 		}
-		x.ck = holdKey{string(a), x.hk.asset}
-		x.hk.owner = string(e.acct(a).owner)
+		raw := rows.RawValues()
+		ai := slices.IndexFunc(symbols, func(sym string) bool { return sym == string(raw[1]) })
+		if ai < 0 {
+			return x, fmt.Errorf("asset %q was not asked for", raw[1])
+		}
+		x.h = perAsset[ai][string(raw[0])]
+		if x.h == nil {
+			a := bytes.Clone(raw[0])
+			k := holdKey{string(e.acct(a).owner), symbols[ai]}
+			o := totals[k]
+			if o == nil {
+				o = &ownerTotal{key: k, want: keys[k], mark: -1}
+				totals[k] = o
+			}
+			x.h = &holding{owner: o}
+			perAsset[ai][string(a)] = x.h
+		}
 		return x, nil
 	}
 	var hist []row
@@ -214,33 +242,33 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		return nil, nil, err
 	}
 	// Fold per owner and asset, block by block.
-	cur := map[holdKey]int64{} // account and asset -> amount
-	total := map[holdKey]int64{}
 	for _, x := range hist[:base] {
-		cur[x.ck] = x.amount
-		total[x.hk] += x.amount
+		x.h.cur = x.amount
+		x.h.owner.total += x.amount
 	}
 	out := map[holdKey][]holdPoint{}
 	changes := hist[base:]
-	before := map[holdKey]int64{}
+	var touched []*ownerTotal
 	for i := 0; i < len(changes); {
 		h := changes[i].height
-		clear(before)
+		touched = touched[:0]
 		j := i
 		for ; j < len(changes) && changes[j].height == h; j++ {
 			x := &changes[j]
-			if !keys[x.hk] {
+			o := x.h.owner
+			if !o.want {
 				continue
 			}
-			if _, ok := before[x.hk]; !ok {
-				before[x.hk] = total[x.hk]
+			if o.mark != h {
+				o.mark, o.before = h, o.total
+				touched = append(touched, o)
 			}
-			total[x.hk] += x.amount - cur[x.ck]
-			cur[x.ck] = x.amount
+			o.total += x.amount - x.h.cur
+			x.h.cur = x.amount
 		}
-		for k, b := range before {
-			out[k] = append(out[k], holdPoint{height: h, time: changes[i].time, before: b, after: total[k],
-				supply: supplies.at(k.asset, h), prevSupply: supplies.at(k.asset, h-1)})
+		for _, o := range touched {
+			out[o.key] = append(out[o.key], holdPoint{height: h, time: changes[i].time, before: o.before, after: o.total,
+				supply: supplies.at(o.key.asset, h), prevSupply: supplies.at(o.key.asset, h-1)})
 		}
 		i = j
 	}

@@ -179,6 +179,7 @@ const maxLegs = 2_000_000
 // them for the few a rule reports: the join to transactions for every leg was most of
 // SELF's cost).
 func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
+	out := make([]leg, 0, e.sizeHint(ctx, r.From, r.To, 1.25, maxLegs))
 	rows, err := e.q.Query(ctx, `SELECT height, tx_idx, block_time, leg, from_addr, to_addr, asset, amount
 		FROM transfer_legs WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 ORDER BY height, tx_idx, seq`,
 		r.FromTime, r.ToTime, r.From, r.To)
@@ -186,7 +187,6 @@ func (e *Env) legs(ctx context.Context, r Range) ([]leg, error) {
 		return nil, fmt.Errorf("legs: %w", err)
 	}
 	defer rows.Close()
-	var out []leg
 	for rows.Next() {
 		var l leg
 		if err := rows.Scan(&l.height, &l.idx, &l.time, &l.kind, &l.from, &l.to, &l.asset, &l.amount); err != nil {
