@@ -32,6 +32,8 @@ type Env struct {
 	lv map[moveRange]*lvDay
 	// holdings caches the owners' holdings series of a range.
 	holdings map[holdRange]ownerSeries
+	// tradeLoads caches the trades loaded, by the end of their range.
+	tradeLoads map[int64]*tradeLoad
 	// state is the rules' window state (state.go).
 	state *windowState
 	// WatchlistVersion is the watch list the WATCH rule reads; 0 means none uploaded.
@@ -41,7 +43,7 @@ type Env struct {
 // NewEnv returns an environment reading through q, window state from rule_state.
 func NewEnv(q Querier) *Env {
 	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}, lv: map[moveRange]*lvDay{},
-		holdings: map[holdRange]ownerSeries{}, state: newWindowState(false)}
+		holdings: map[holdRange]ownerSeries{}, tradeLoads: map[int64]*tradeLoad{}, state: newWindowState(false)}
 }
 
 // moveRange is the range of a coinMoves load.

@@ -92,7 +92,7 @@ type Rule struct {
 	// eval evaluates the rule over a range of blocks with decoded, validated parameters.
 	eval func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error)
 	// shares names the load the rule shares with others through its Env (coin movements,
-	// holdings): a pass evaluates such rules together, and the rest beside them.
+	// holdings, trades): a pass evaluates such rules together, and the rest beside them.
 	shares string
 }
 
@@ -100,6 +100,7 @@ type Rule struct {
 const (
 	sharesCoinMoves = "coin moves"
 	sharesHoldings  = "holdings"
+	sharesTrades    = "trades"
 )
 
 // Defaults returns the rule's parameters at their defaults.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -429,6 +430,7 @@ func (p *MatchedParams) Validate() error {
 func matchedRule() *Rule {
 	return &Rule{
 		ID: RuleMatched, Title: "Matched trades between linked owners", Severity: SeverityHigh, Subject: SubjectOwner,
+		shares:   sharesTrades,
 		Source:   "Securities Law of the PRC (2019), art. 55 para. 1 (2) (matched orders with a related party)",
 		defaults: func() Params { return &MatchedParams{WindowSeconds: 5, ToleranceBP: 100} },
 		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
@@ -448,8 +450,43 @@ type trade struct {
 	time          time.Time
 }
 
-// trades loads the trades that became final in heights [h1, h2].
+// tradeLoad is the trades an Env loaded, those final in heights [h1, h2], ordered by
+// height and settlement id.
+type tradeLoad struct {
+	h1, h2 int64
+	ts     []trade
+}
+
+// trades returns the trades that became final in heights [h1, h2], ordered by height and
+// settlement id. MATCHED, SESSION and DVP-ATOM read them for the same range end (MATCHED
+// from further back): what was loaded for that end is reused and, for an earlier start,
+// extended backwards. Callers must not modify what it returns.
 func (e *Env) trades(ctx context.Context, h1, h2 int64) ([]trade, error) {
+	c := e.tradeLoads[h2]
+	if c != nil && c.h1 <= h1 {
+		from := sort.Search(len(c.ts), func(i int) bool { return c.ts[i].height >= h1 })
+		return c.ts[from:], nil
+	}
+	to := h2
+	if c != nil {
+		to = c.h1 - 1
+	}
+	ts, err := e.loadTrades(ctx, h1, to)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		ts = append(ts, c.ts...)
+	}
+	if len(ts) > maxLegs {
+		return nil, fmt.Errorf("more than %d trades in %d..%d: %w", maxLegs, h1, h2, ErrInvalid)
+	}
+	e.tradeLoads[h2] = &tradeLoad{h1, h2, ts}
+	return ts, nil
+}
+
+// loadTrades is trades without the cache.
+func (e *Env) loadTrades(ctx context.Context, h1, h2 int64) ([]trade, error) {
 	rows, err := e.q.Query(ctx, `SELECT id, kind, seller, buyer, asset, venue, quantity, cash, opened_height, opened_time FROM settlements
 			WHERE kind = 'dvp' AND opened_height BETWEEN $1 AND $2
 		UNION ALL SELECT id, kind, seller, buyer, asset, venue, quantity, cash, closed_height, closed_time FROM settlements
@@ -485,10 +522,11 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 	if err != nil {
 		return nil, err
 	}
-	ts, err := e.trades(ctx, min(h1, r.From), r.To)
+	shared, err := e.trades(ctx, min(h1, r.From), r.To)
 	if err != nil {
 		return nil, err
 	}
+	ts := slices.Clone(shared) // sorted below
 	var addrs [][]byte
 	for _, t := range ts {
 		addrs = append(addrs, t.seller, t.buyer)

@@ -95,6 +95,7 @@ func evalSettleFail(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 func dvpAtomRule() *Rule {
 	return &Rule{
 		ID: RuleDvPAtom, Title: "DvP without both legs", Severity: SeverityCritical, Subject: SubjectSettlement,
+		shares:   sharesTrades,
 		Source:   "CPMI-IOSCO Principles for Financial Market Infrastructures, principle 12 (DvP); must never happen",
 		defaults: func() Params { return &NoParams{} },
 		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
@@ -123,20 +124,22 @@ type txPos struct {
 // of the three, planned on the statistics of tables still being loaded, chose a nested loop
 // that took a minute for 50k transactions.
 func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
+	ts, err := e.trades(ctx, r.From, r.To)
+	if err != nil {
+		return nil, err
+	}
 	byID := map[string]*dvpSettlement{}
 	var order []*dvpSettlement
-	err := e.scan(ctx, "dvp settlements", func(rows pgx.Rows) error {
-		d := &dvpSettlement{}
-		if err := rows.Scan(&d.id, &d.asset, &d.qty, &d.cash, &d.height, &d.time, &d.venue); err != nil {
-			return err
+	for _, t := range ts {
+		if t.kind != "dvp" {
+			continue
 		}
+		d := &dvpSettlement{id: t.id, asset: t.asset, qty: t.qty, cash: t.cash, height: t.height, time: t.time, venue: t.venue}
 		byID[string(d.id)] = d
 		order = append(order, d)
-		return nil
-	}, `SELECT id, asset, quantity, cash, opened_height, opened_time, venue FROM settlements
-		WHERE kind = 'dvp' AND opened_height BETWEEN $1 AND $2 ORDER BY opened_height, id`, r.From, r.To)
-	if err != nil || len(order) == 0 {
-		return nil, err
+	}
+	if len(order) == 0 {
+		return nil, nil
 	}
 	byPos := map[txPos]*dvpSettlement{}
 	err = e.scan(ctx, "dvp transactions", func(rows pgx.Rows) error {
@@ -266,6 +269,7 @@ func sessionRule() *Rule {
 	const commodities = "09:00-10:15,10:30-11:30,13:30-15:00,21:00-23:00"
 	return &Rule{
 		ID: RuleSession, Title: "Trade outside the venue's session", Severity: SeverityLow, Subject: SubjectMember,
+		shares: sharesTrades,
 		Source: "Trading rules of the venue (e.g. SZSE Trading Rules 2023, ch. 3 section 1 trading hours); venue parameter",
 		defaults: func() Params {
 			return &SessionParams{Weekdays: true, Sessions: map[string]string{

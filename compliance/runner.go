@@ -400,7 +400,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 // ruleGroups splits the enabled rules into groups evaluated apart: the rules that share a
 // load (Rule.shares) together, each other rule alone, each group in the set's order; then
 // the groups that took longest in the last pass first (cost, by first rule), so that the
-// long ones do not end up last on a core.
+// long ones do not end up last on a core, and before any pass the larger groups first.
 func ruleGroups(rules []ActiveRule, cost map[string]time.Duration) [][]ActiveRule {
 	at := map[string]int{}
 	var out [][]ActiveRule
@@ -421,7 +421,7 @@ func ruleGroups(rules []ActiveRule, cost map[string]time.Duration) [][]ActiveRul
 		out[i] = append(out[i], ar)
 	}
 	slices.SortStableFunc(out, func(a, b []ActiveRule) int {
-		return cmp.Compare(cost[b[0].Rule.ID], cost[a[0].Rule.ID])
+		return cmp.Or(cmp.Compare(cost[b[0].Rule.ID], cost[a[0].Rule.ID]), cmp.Compare(len(b), len(a)))
 	})
 	return out
 }

@@ -176,8 +176,13 @@ func (c stateChanges) write(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// endChunk, for a backtest, folds the chunk's changes into its memory and clears them.
+// endChunk, for a backtest, folds the chunk's changes into its memory and clears them, and
+// drops the loads of the chunk's range, which the next chunk does not read.
 func (e *Env) endChunk(r Range) {
+	clear(e.moves)
+	clear(e.lv)
+	clear(e.holdings)
+	clear(e.tradeLoads)
 	s := e.state
 	if s.mem == nil {
 		return

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
@@ -130,6 +131,53 @@ func violationDigest(t testing.TB, db *store.DB) string {
 	return sum
 }
 
+// checkCoinBalancesAfter compares the coin balances RAPID folds from the movements of
+// heights [from, to] with the balance rows ledgersync wrote.
+func checkCoinBalancesAfter(t *testing.T, db *store.DB, from, to int64) {
+	t.Helper()
+	ctx := context.Background()
+	e := NewEnv(db.Pool)
+	var r Range
+	var err error
+	r.From, r.To = from, to
+	if r.FromTime, err = e.blockTime(ctx, from); err != nil {
+		t.Fatal(err)
+	}
+	if r.ToTime, err = e.blockTime(ctx, to); err != nil {
+		t.Fatal(err)
+	}
+	moves, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accts := touched(moves)
+	got, err := e.coinBalancesAfter(ctx, moves, accts, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT account, height, amount FROM balance_history WHERE asset = $1 AND height BETWEEN $2 AND $3`,
+		ledger.CoinSymbol, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var a []byte
+		var h, amount int64
+		if err := rows.Scan(&a, &h, &amount); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if bal, ok := got.at(a, h); !ok || bal != amount {
+			t.Errorf("coin balance of %x after %d: folded %d (%v), stored %d", a, h, bal, ok, amount)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no coin balance rows to compare")
+	}
+}
+
 func TestGroundTruthViolations(t *testing.T) {
 	clock := loadgen.NewSimClock(loadgen.DefaultStart)
 	g, err := loadgen.New(loadgen.Config{ChainID: testChainID, DemoSeed: testDemoSeed, Seed: 2, Violations: 0.004, Clock: clock, Population: 400})
@@ -154,6 +202,7 @@ func TestGroundTruthViolations(t *testing.T) {
 	}
 	db := pgtest.New(t)
 	syncAll(t, c, db)
+	checkCoinBalancesAfter(t, db, c.Height()/3, c.Height())
 	uploadWatchlist(t, db, g)
 	runAll(t, db, 200)
 	vs := allViolations(t, db)
