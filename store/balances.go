@@ -96,27 +96,43 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 		return nil, fmt.Errorf("holdings: %w", err)
 	}
 	var rows []Holding
-	args := []any{blk.Height, blk.Time}
-	where := "height <= ? AND block_time <= ?"
-	if len(q.Account) > 0 {
-		where += " AND account = ?"
-		args = append(args, q.Account)
-	}
+	var sql string
+	var args []any
 	if q.Asset != "" {
-		where += " AND asset = ?"
-		args = append(args, q.Asset)
-	}
-	if len(q.AfterAccount) > 0 {
-		where += " AND account > ?"
-		args = append(args, q.AfterAccount)
+		// Along the key (asset, account, height): the last row of each account at or below
+		// the height, the accounts in order, so that a page stops early.
+		args = []any{q.Asset, blk.Height, blk.Time}
+		where := "asset = ? AND height <= ? AND block_time <= ?"
+		if len(q.Account) > 0 {
+			where += " AND account = ?"
+			args = append(args, q.Account)
+		}
+		if len(q.AfterAccount) > 0 {
+			where += " AND account > ?"
+			args = append(args, q.AfterAccount)
+		}
+		sql = `SELECT account, asset, amount, locked, height FROM (
+			SELECT DISTINCT ON (account) account, asset, amount, locked, height
+			FROM balance_history WHERE ` + where + `
+			ORDER BY account, height DESC) h
+		WHERE amount > 0 OR locked > 0
+		ORDER BY account LIMIT ?`
+	} else {
+		// One account: a probe along the key for each asset.
+		args = []any{q.Account, blk.Height, blk.Time}
+		after := ""
+		if len(q.AfterAccount) > 0 {
+			after = " AND bh.account > ?"
+			args = append(args, q.AfterAccount)
+		}
+		sql = `SELECT h.account, a.symbol AS asset, h.amount, h.locked, h.height FROM assets a
+			CROSS JOIN LATERAL (SELECT account, amount, locked, height FROM balance_history bh
+				WHERE bh.asset = a.symbol AND bh.account = ? AND bh.height <= ? AND bh.block_time <= ?` + after + `
+				ORDER BY bh.height DESC LIMIT 1) h
+		WHERE h.amount > 0 OR h.locked > 0
+		ORDER BY a.symbol LIMIT ?`
 	}
 	args = append(args, q.Limit)
-	sql := `SELECT account, asset, amount, locked, height FROM (
-		SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
-		FROM balance_history WHERE ` + where + `
-		ORDER BY account, asset, height DESC) h
-	WHERE amount > 0 OR locked > 0
-	ORDER BY account, asset LIMIT ?`
 	if err := db.Gorm.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("holdings at %d: %w", blk.Height, err)
 	}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 )
 
 // DeferrableTables are the tables whose secondary indexes an initial load sets aside: the
@@ -36,8 +38,8 @@ const BalancesRebuild = "balances_rebuild"
 // balancesRebuildSQL writes every holding's last history row into balances. Rows already
 // there from before the load was deferred are overwritten only by later ones.
 const balancesRebuildSQL = `INSERT INTO balances (account, asset, amount, locked, height)
-	SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
-	FROM balance_history ORDER BY account, asset, height DESC
+	SELECT DISTINCT ON (asset, account) account, asset, amount, locked, height
+	FROM balance_history ORDER BY asset, account, height DESC
 	ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height
 	WHERE balances.height <= EXCLUDED.height`
 
@@ -123,6 +125,11 @@ func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
 // index build locks its table against writes (not reads) while it runs. It returns how
 // many entries it rebuilt.
 //
+// The builds run on RestoreWorkers connections at once: each sorts on one core, and on two
+// the restore of a 1M-transaction load took 18 s one at a time. The entries are taken
+// in turn across tables, so that two builds on one table, of which a primary key's holds
+// the table exclusively and makes the other wait, start apart.
+//
 // held, when not nil, is the latest change of every holding changed since DeferIndexes, as
 // the writer of the load kept them; the balances are then written from it rather than from
 // a pass over the whole history (measured 4.9 s for 1.9M history rows; 30k holdings
@@ -131,6 +138,44 @@ func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger, held []Balan
 	if log == nil {
 		log = db.log
 	}
+	var built atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for range RestoreWorkers {
+		g.Go(func() error {
+			n, err := db.restoreSome(gctx, log, held)
+			built.Add(int64(n))
+			return err
+		})
+	}
+	err := g.Wait()
+	n := int(built.Load())
+	if err != nil {
+		return n, err
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	// Tables loaded in bulk have no statistics until autovacuum comes round, and the planner
+	// would take them for empty: the rules' first queries then chose nested loops that took
+	// twenty times as long.
+	tables := make([]string, len(DeferrableTables))
+	for i, t := range DeferrableTables {
+		tables[i] = pgx.Identifier{t}.Sanitize()
+	}
+	start := time.Now()
+	if _, err := db.Pool.Exec(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
+		return n, fmt.Errorf("analyze after the load: %w", err)
+	}
+	log.Info("tables analyzed", "took", time.Since(start).Round(time.Millisecond))
+	return n, nil
+}
+
+// RestoreWorkers is how many connections RestoreIndexes builds on at once.
+const RestoreWorkers = 2
+
+// restoreSome rebuilds deferred entries on one connection until none is left that another
+// connection has not taken, and returns how many it rebuilt.
+func (db *DB) restoreSome(ctx context.Context, log *slog.Logger, held []BalanceChange) (int, error) {
 	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("rebuild indexes: %w", err)
@@ -140,7 +185,9 @@ func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger, held []Balan
 	for {
 		var name, def string
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			err := tx.QueryRow(ctx, "SELECT name, definition FROM deferred_indexes ORDER BY name LIMIT 1 FOR UPDATE").Scan(&name, &def)
+			err := tx.QueryRow(ctx, `SELECT name, definition FROM deferred_indexes d
+				ORDER BY (SELECT count(*) FROM deferred_indexes o WHERE o.table_name = d.table_name AND o.name < d.name), name
+				LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&name, &def)
 			if err != nil {
 				return err
 			}
@@ -167,27 +214,11 @@ func (db *DB) RestoreIndexes(ctx context.Context, log *slog.Logger, held []Balan
 			return nil
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
-			break
+			return built, nil
 		}
 		if err != nil {
 			return built, err
 		}
 		built++
 	}
-	if built == 0 {
-		return 0, nil
-	}
-	// Tables loaded in bulk have no statistics until autovacuum comes round, and the planner
-	// would take them for empty: the rules' first queries then chose nested loops that took
-	// twenty times as long.
-	tables := make([]string, len(DeferrableTables))
-	for i, t := range DeferrableTables {
-		tables[i] = pgx.Identifier{t}.Sanitize()
-	}
-	start := time.Now()
-	if _, err := conn.Exec(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
-		return built, fmt.Errorf("analyze after the load: %w", err)
-	}
-	log.Info("tables analyzed", "took", time.Since(start).Round(time.Millisecond))
-	return built, nil
 }
