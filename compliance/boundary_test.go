@@ -543,6 +543,51 @@ func TestLVStateAcrossPasses(t *testing.T) {
 	}
 }
 
+// TestLVStateAfterGap disables the large-value rules for one movement of the day: the
+// state they kept before misses it, so the pass after they are enabled again must read the
+// day from the history, and counts all four movements.
+func TestLVStateAfterGap(t *testing.T) {
+	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
+	b := newBuilder(t, start)
+	var res uint64
+	a := b.account(ledger.KindIndividual, "gap")
+	db := pgtest.New(t)
+	ctx := context.Background()
+	step := func() {
+		syncAll(t, b.c, db)
+		runAll(t, db, 1)
+	}
+	enable := func(on bool) {
+		for _, id := range []string{RuleLVInd, RuleLVInst} {
+			if _, _, err := SetParams(ctx, db, id, nil, &on, "tester", "gap test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pay := func() {
+		to := b.account(ledger.KindIndividual, "")
+		b.block(time.Minute, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVIndividual / 10}, a))
+	}
+	b.fund(a, defaultLVIndividual*7/10, &res)
+	step()
+	enable(false)
+	pay()
+	step()
+	enable(true)
+	pay()
+	pay()
+	step()
+	payer := addr(a)
+	var movements int
+	if err := db.Pool.QueryRow(ctx, `SELECT (figures->>'movements')::int FROM violations WHERE rule_id = $1 AND subject = $2`,
+		RuleLVInd, addrHex(payer[:])).Scan(&movements); err != nil {
+		t.Fatalf("LV-IND violation after the gap: %v", err)
+	}
+	if movements != 4 {
+		t.Errorf("LV-IND counts %d movements, want 4", movements)
+	}
+}
+
 func countRule(t testing.TB, db *store.DB, rule string) int {
 	t.Helper()
 	var n int

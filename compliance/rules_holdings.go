@@ -452,6 +452,10 @@ func holdStateKey(k holdKey) string { return ownerHex([]byte(k.owner)) + "|" + k
 // is reported. The base depends on the whole history: an owner at or above the threshold in
 // the range continues from its state, or without one is replayed from its first holding.
 func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding, error) {
+	family := hold1Family(p)
+	if err := e.keepState(ctx, family, "", r); err != nil {
+		return nil, err
+	}
 	recent, _, err := e.ownerHoldings(ctx, r, r.From, nil)
 	if err != nil {
 		return nil, err
@@ -467,7 +471,6 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	family := hold1Family(p)
 	stateKeys := make([]string, 0, len(keys))
 	for k := range keys {
 		stateKeys = append(stateKeys, holdStateKey(k))

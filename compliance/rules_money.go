@@ -109,7 +109,7 @@ func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 		if err != nil {
 			return nil, err
 		}
-		covered, err := e.coveredFrom(ctx, lvFamily, d.h1)
+		covered, err := e.coveredFrom(ctx, lvFamily, d.h1, r)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 		}
 	}
 	d.moves = append(d.moves, inRange...)
-	if err := e.putLVDay(d, r); err != nil {
+	if err := e.putLVDay(ctx, d, r); err != nil {
 		return nil, err
 	}
 	e.lv[k] = d
@@ -144,7 +144,7 @@ func (e *Env) lvDay(ctx context.Context, r Range) (*lvDay, error) {
 
 // putLVDay records, for each account that moved on the range's last day, what it moved that
 // day up to the range's end, and that the days before are done with.
-func (e *Env) putLVDay(d *lvDay, r Range) error {
+func (e *Env) putLVDay(ctx context.Context, d *lvDay, r Range) error {
 	last := dayStart(r.ToTime)
 	lastDay := marketDay(last)
 	sums := map[string]lvSum{}
@@ -167,12 +167,14 @@ func (e *Env) putLVDay(d *lvDay, r Range) error {
 			}
 		}
 	}
+	if err := e.keepState(ctx, lvFamily, lastDay, r); err != nil {
+		return err
+	}
 	for _, a := range sortedStrings(sums) {
 		if err := e.putState(lvFamily, lvKey(lastDay, []byte(a)), r, sums[a]); err != nil {
 			return err
 		}
 	}
-	e.keepState(lvFamily, lastDay)
 	return nil
 }
 

@@ -340,7 +340,7 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	}
 	// The rules read committed history at or below the sync cursor, which no one changes:
 	// each group evaluates on a connection of its own, side by side, and only the
-	// violations and the cursor are written in the pass's transaction.
+	// violations, the window state and the cursor are written in the pass's transaction.
 	groups := ruleGroups(set.Rules, r.costs())
 	found := make([][]store.Violation, len(groups))
 	states := make([]stateChanges, len(groups))

@@ -50,12 +50,29 @@ func DeleteRuleStatesBefore(ctx context.Context, tx pgx.Tx, family, key string) 
 	return nil
 }
 
-// CoverRuleState records that family has kept its state from height since on, unless it
-// already has.
-func CoverRuleState(ctx context.Context, tx pgx.Tx, family string, since int64) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO rule_state_coverage (family, since) VALUES ($1, $2) ON CONFLICT (family) DO NOTHING`,
-		family, since); err != nil {
-		return fmt.Errorf("cover rule state %s: %w", family, err)
+// DeleteRuleStates removes every row of family.
+func DeleteRuleStates(ctx context.Context, tx pgx.Tx, family string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM rule_state WHERE family = $1`, family); err != nil {
+		return fmt.Errorf("drop rule state of %s: %w", family, err)
+	}
+	return nil
+}
+
+// RuleStateCoverage is a row of rule_state_coverage: the blocks a state family has folded
+// without a gap.
+type RuleStateCoverage struct {
+	Family         string
+	Since, Through int64
+}
+
+// CoverRuleStates records the coverage of each family in covs.
+func CoverRuleStates(ctx context.Context, tx pgx.Tx, covs []RuleStateCoverage) error {
+	for _, c := range covs {
+		if _, err := tx.Exec(ctx, `INSERT INTO rule_state_coverage (family, since, through) VALUES ($1, $2, $3)
+			ON CONFLICT (family) DO UPDATE SET since = EXCLUDED.since, through = EXCLUDED.through`,
+			c.Family, c.Since, c.Through); err != nil {
+			return fmt.Errorf("cover rule state %s: %w", c.Family, err)
+		}
 	}
 	return nil
 }
