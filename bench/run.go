@@ -37,6 +37,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			return fmt.Errorf("bench: no group %q; the groups are %v", g, Groups)
 		}
 	}
+	// A run killed before it could remove the directory leaves its chains behind, which
+	// this run would start from (its traffic then refused as replays): start empty.
+	if err := os.RemoveAll(cfg.Dir); err != nil {
+		return fmt.Errorf("bench: clear %s: %w", cfg.Dir, err)
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
