@@ -10,6 +10,7 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
+	"github.com/ledgerscope/ledgerscope/keyring"
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
@@ -20,6 +21,18 @@ const defaultNode = "http://127.0.0.1:26657"
 type ledgerClient struct {
 	rpc *rpchttp.HTTP
 	url string
+}
+
+// namedAddress accepts a 40-digit hex address or the name of a key in ring.
+func namedAddress(ring *keyring.Ring, s string) (ledger.Address, error) {
+	if a, err := ledger.ParseAddress(s); err == nil {
+		return a, nil
+	}
+	k, err := ring.Get(s)
+	if err != nil {
+		return ledger.Address{}, fmt.Errorf("%q is neither an address nor a key name: %w", s, err)
+	}
+	return k.Address(), nil
 }
 
 func dialNode(url string) (*ledgerClient, error) {

@@ -41,7 +41,7 @@ func TestMigrateAndHoldingsCommands(t *testing.T) {
 		{[]string{"migrate", "sideways"}, "", "unknown migrate action"},
 		{[]string{"holdings"}, "", "give --account or --asset"},
 		{[]string{"holdings", "--asset", "CNYS"}, "", "sync cursor: not found"},
-		{[]string{"holdings", "--account", "zz"}, "", "40 hex digits"},
+		{[]string{"holdings", "--account", "zz"}, "", "neither an address nor a key name"},
 	}
 	for _, tt := range tests {
 		out, err := run(tt.args...)

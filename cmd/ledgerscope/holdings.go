@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/keyring"
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/store"
 )
@@ -15,6 +17,7 @@ import (
 // holdingsConfig is the holdings command's flags.
 type holdingsConfig struct {
 	db      dbConfig
+	home    string
 	account string
 	asset   string
 	height  int64
@@ -33,9 +36,9 @@ func newHoldingsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := store.HoldingsQuery{Asset: c.asset, At: c.height, Limit: c.limit}
 			if c.account != "" {
-				a, err := ledger.ParseAddress(c.account)
+				a, err := namedAddress(keyring.Open(filepath.Join(c.home, "keys")), c.account)
 				if err != nil {
-					return err
+					return fmt.Errorf("--account: %w", err)
 				}
 				q.Account = a[:]
 			}
@@ -87,7 +90,8 @@ func newHoldingsCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&c.account, "account", "", "account address (40 hex digits)")
+	f.StringVar(&c.account, "account", "", "account: 40 hex digits, or a key name in <home>/keys")
+	f.StringVar(&c.home, "home", "var/devnet", "directory whose keys/ names accounts")
 	f.StringVar(&c.asset, "asset", "", "asset symbol")
 	f.Int64Var(&c.height, "at-height", 0, "height to answer at; 0 is the latest synced height")
 	f.StringVar(&c.at, "at-time", "", "answer at the last block at or before this time (RFC 3339)")

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/keyring"
-	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
 func newQueryCmd() *cobra.Command {
@@ -22,14 +21,8 @@ func newQueryCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&node, "node", defaultNode, "CometBFT RPC address of a node")
 	cmd.PersistentFlags().StringVar(&home, "home", "var/devnet", "directory whose keys/ names accounts")
 	resolve := func(s string) (string, error) {
-		if a, err := ledger.ParseAddress(s); err == nil {
-			return a.String(), nil
-		}
-		k, err := keyring.Open(filepath.Join(home, "keys")).Get(s)
-		if err != nil {
-			return "", fmt.Errorf("%q is neither an address nor a key name: %w", s, err)
-		}
-		return k.Address().String(), nil
+		a, err := namedAddress(keyring.Open(filepath.Join(home, "keys")), s)
+		return a.String(), err
 	}
 	sub := func(use, short string, args int, path func([]string) (string, error)) *cobra.Command {
 		return &cobra.Command{

@@ -40,14 +40,11 @@ func (b *txBuilder) address(what, s string) (ledger.Address, error) {
 	if s == "" {
 		return ledger.Address{}, fmt.Errorf("--%s is required", what)
 	}
-	if a, err := ledger.ParseAddress(s); err == nil {
-		return a, nil
-	}
-	k, err := b.ring.Get(s)
+	a, err := namedAddress(b.ring, s)
 	if err != nil {
-		return ledger.Address{}, fmt.Errorf("--%s %q is neither an address nor a key name: %w", what, s, err)
+		return ledger.Address{}, fmt.Errorf("--%s: %w", what, err)
 	}
-	return k.Address(), nil
+	return a, nil
 }
 
 // amount reads a decimal amount in the asset's units, asking the node for its decimals.
