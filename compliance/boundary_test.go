@@ -501,44 +501,72 @@ func TestRestartMidWindow(t *testing.T) {
 	}
 }
 
+// lvStateCase is an individual account funded with 70% of the large-value threshold on a
+// trading day, its chain synced and the rules run a block at a time.
+type lvStateCase struct {
+	t     *testing.T
+	b     *builder
+	a     ed25519.PrivateKey
+	db    *store.DB
+	start time.Time
+}
+
+func newLVStateCase(t *testing.T, owner string) *lvStateCase {
+	c := &lvStateCase{t: t, start: time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai), db: pgtest.New(t)}
+	c.b = newBuilder(t, c.start)
+	c.a = c.b.account(ledger.KindIndividual, owner)
+	var res uint64
+	c.b.fund(c.a, defaultLVIndividual*7/10, &res)
+	return c
+}
+
+// step syncs the new blocks and runs the rules over them, a pass a block.
+func (c *lvStateCase) step() {
+	syncAll(c.t, c.b.c, c.db)
+	runAll(c.t, c.db, 1)
+}
+
+// pay moves a tenth of the threshold to a new account, in a block of its own.
+func (c *lvStateCase) pay() {
+	to := c.b.account(ledger.KindIndividual, "")
+	c.b.block(time.Minute, c.b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVIndividual / 10}, c.a))
+}
+
+// violation returns the LV-IND violation of the account: its evidence's length and the
+// movements it counts.
+func (c *lvStateCase) violation() (evidence, movements int) {
+	c.t.Helper()
+	payer := addr(c.a)
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT jsonb_array_length(evidence), (figures->>'movements')::int
+		FROM violations WHERE rule_id = $1 AND subject = $2`, RuleLVInd, addrHex(payer[:])).Scan(&evidence, &movements); err != nil {
+		c.t.Fatalf("LV-IND violation: %v", err)
+	}
+	return evidence, movements
+}
+
 // TestLVStateAcrossPasses crosses the large-value threshold in the fourth movement of a day,
 // each movement in a pass of its own: the crossing pass starts from the day's state, and the
 // violation's figures and evidence still count every movement of the day.
 func TestLVStateAcrossPasses(t *testing.T) {
-	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
-	b := newBuilder(t, start)
-	var res uint64
-	a := b.account(ledger.KindIndividual, "state")
-	db := pgtest.New(t)
-	step := func() {
-		syncAll(t, b.c, db)
-		runAll(t, db, 1)
-	}
-	b.fund(a, defaultLVIndividual*7/10, &res)
-	step()
+	c := newLVStateCase(t, "state")
+	c.step()
 	for range 3 {
-		to := b.account(ledger.KindIndividual, "")
-		b.block(time.Minute, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVIndividual / 10}, a))
-		step()
+		c.pay()
+		c.step()
 	}
 	var state struct {
 		Sum   int64 `json:"sum"`
 		Count int   `json:"count"`
 	}
-	payer := addr(a)
-	if err := db.Pool.QueryRow(context.Background(), `SELECT value FROM rule_state WHERE family = $1 AND key = $2`,
-		lvFamily, lvKey(marketDay(start), payer[:])).Scan(&state); err != nil {
+	payer := addr(c.a)
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT value FROM rule_state WHERE family = $1 AND key = $2`,
+		lvFamily, lvKey(marketDay(c.start), payer[:])).Scan(&state); err != nil {
 		t.Fatalf("LV state of the account: %v", err)
 	}
 	if want := int64(defaultLVIndividual*7/10 + 3*(defaultLVIndividual/10)); state.Count != 4 || state.Sum != want {
 		t.Errorf("LV state %+v, want 4 movements of %d fen", state, want)
 	}
-	var evidence, movements int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT jsonb_array_length(evidence), (figures->>'movements')::int
-		FROM violations WHERE rule_id = $1 AND subject = $2`, RuleLVInd, addrHex(payer[:])).Scan(&evidence, &movements); err != nil {
-		t.Fatalf("LV-IND violation: %v", err)
-	}
-	if evidence != 4 || movements != 4 {
+	if evidence, movements := c.violation(); evidence != 4 || movements != 4 {
 		t.Errorf("LV-IND lists %d movements as evidence and counts %d, want 4 and 4", evidence, movements)
 	}
 }
@@ -547,43 +575,23 @@ func TestLVStateAcrossPasses(t *testing.T) {
 // state they kept before misses it, so the pass after they are enabled again must read the
 // day from the history, and counts all four movements.
 func TestLVStateAfterGap(t *testing.T) {
-	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
-	b := newBuilder(t, start)
-	var res uint64
-	a := b.account(ledger.KindIndividual, "gap")
-	db := pgtest.New(t)
-	ctx := context.Background()
-	step := func() {
-		syncAll(t, b.c, db)
-		runAll(t, db, 1)
-	}
+	c := newLVStateCase(t, "gap")
 	enable := func(on bool) {
 		for _, id := range []string{RuleLVInd, RuleLVInst} {
-			if _, _, err := SetParams(ctx, db, id, nil, &on, "tester", "gap test"); err != nil {
+			if _, _, err := SetParams(context.Background(), c.db, id, nil, &on, "tester", "gap test"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	pay := func() {
-		to := b.account(ledger.KindIndividual, "")
-		b.block(time.Minute, b.sign(&ledger.Transfer{To: addr(to), Asset: ledger.CoinSymbol, Amount: defaultLVIndividual / 10}, a))
-	}
-	b.fund(a, defaultLVIndividual*7/10, &res)
-	step()
+	c.step()
 	enable(false)
-	pay()
-	step()
+	c.pay()
+	c.step()
 	enable(true)
-	pay()
-	pay()
-	step()
-	payer := addr(a)
-	var movements int
-	if err := db.Pool.QueryRow(ctx, `SELECT (figures->>'movements')::int FROM violations WHERE rule_id = $1 AND subject = $2`,
-		RuleLVInd, addrHex(payer[:])).Scan(&movements); err != nil {
-		t.Fatalf("LV-IND violation after the gap: %v", err)
-	}
-	if movements != 4 {
+	c.pay()
+	c.pay()
+	c.step()
+	if _, movements := c.violation(); movements != 4 {
 		t.Errorf("LV-IND counts %d movements, want 4", movements)
 	}
 }
