@@ -207,18 +207,11 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 	}
 	var hist []row
 	if since > 1 {
-		// One probe per holding along the (asset, account, height) index: a scan of the
-		// holders' history before since, sorted to keep the last row of each, took six
-		// times as long for 10k accounts and 200 blocks.
-		err := e.scan(ctx, fmt.Sprintf("holdings before %d", since), func(rows pgx.Rows) error {
+		err := e.balancesBefore(ctx, accts, symbols, since, func(rows pgx.Rows) error {
 			x, err := scanRow(rows)
 			hist = append(hist, x)
 			return err
-		}, `SELECT a.account, s.asset, b.height, b.block_time, b.amount
-			FROM unnest($1::bytea[]) a(account) CROSS JOIN unnest($2::text[]) s(asset)
-			CROSS JOIN LATERAL (SELECT height, block_time, amount FROM balance_history h
-				WHERE h.account = a.account AND h.asset = s.asset AND h.height < $3 ORDER BY h.height DESC LIMIT 1) b`,
-			accts, symbols, since)
+		})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -273,6 +266,19 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		i = j
 	}
 	return out, assets, nil
+}
+
+// balancesBefore calls each with the last balance row before height h (columns account,
+// asset, height, block_time, amount) of every holding of accounts in assets that has one.
+// One probe per holding along the key (asset, account, height): a scan of the holders'
+// history before h, sorted to keep the last row of each, took six times as long for 10k
+// accounts and 200 blocks.
+func (e *Env) balancesBefore(ctx context.Context, accounts [][]byte, assets []string, h int64, each func(pgx.Rows) error) error {
+	return e.scan(ctx, fmt.Sprintf("balances before %d", h), each, `SELECT a.account, s.asset, b.height, b.block_time, b.amount
+		FROM unnest($1::bytea[]) a(account) CROSS JOIN unnest($2::text[]) s(asset)
+		CROSS JOIN LATERAL (SELECT height, block_time, amount FROM balance_history bh
+			WHERE bh.account = a.account AND bh.asset = s.asset AND bh.height < $3 ORDER BY bh.height DESC LIMIT 1) b`,
+		accounts, assets, h)
 }
 
 // supplySeries is each asset's supply after each block that changed it, ascending.

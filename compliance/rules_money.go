@@ -587,13 +587,13 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	}
 	bound := map[string]int64{}
 	var suspects [][]byte
-	seen = map[string]bool{}
+	suspect := map[string]bool{}
 	for i := range inRange {
 		m := &inRange[i]
 		if m.to != nil {
 			bound[string(m.to)] += m.amount
 		}
-		if m.from == nil || seen[string(m.from)] {
+		if m.from == nil || suspect[string(m.from)] {
 			continue
 		}
 		k := string(m.from)
@@ -601,7 +601,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 		if known && bal*100 > (pre[k]+bound[k])*p.LeftPct {
 			continue
 		}
-		seen[k] = true
+		suspect[k] = true
 		suspects = append(suspects, m.from)
 	}
 	if len(suspects) == 0 {
@@ -645,7 +645,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			a    []byte
 			sign int64
 		}{{m.to, 1}, {m.from, -1}} {
-			if side.a == nil || !seen[string(side.a)] {
+			if side.a == nil || !suspect[string(side.a)] {
 				continue
 			}
 			k := string(side.a)
@@ -781,20 +781,17 @@ func (e *Env) coinBalancesAfter(ctx context.Context, moves []coinMove, accounts 
 	for _, a := range accounts {
 		cur[addrKey(a)] = new(int64)
 	}
-	err := e.scan(ctx, "coin balances", func(rows pgx.Rows) error {
+	err := e.balancesBefore(ctx, accounts, []string{ledger.CoinSymbol}, from, func(rows pgx.Rows) error {
 		var a []byte
 		var amount int64
-		if err := rows.Scan(&a, &amount); err != nil {
+		if err := rows.Scan(&a, nil, nil, nil, &amount); err != nil {
 			return err
 		}
 		if c := cur[addrKey(a)]; c != nil {
 			*c = amount
 		}
 		return nil
-	}, `SELECT a.account, b.amount FROM unnest($1::bytea[]) a(account)
-		CROSS JOIN LATERAL (SELECT amount FROM balance_history h
-			WHERE h.account = a.account AND h.asset = $2 AND h.height < $3 ORDER BY h.height DESC LIMIT 1) b`,
-		accounts, ledger.CoinSymbol, from)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -123,8 +123,12 @@ func (e *Env) coveredFrom(ctx context.Context, family string, h int64, r Range) 
 	return c.continues && c.Since <= h, err
 }
 
-// putState records a subject's state after the pass over r.
+// putState records a subject's state after the pass over r, in a family keepState has
+// named for the pass (only those families' rows are written).
 func (e *Env) putState(family, key string, r Range, v any) error {
+	if !e.state.kept[family] {
+		return fmt.Errorf("rule state %s: put before keepState", family)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("rule state %s %s: %w", family, key, err)
