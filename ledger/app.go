@@ -68,6 +68,7 @@ type App struct {
 	checkMu     sync.Mutex
 	checkNonces map[Address]uint64 // highest nonce admitted to the mempool, per account ahead of its committed one
 	sigs        *SigCache
+	prepared    *preparedBlocks // by Preverify, for FinalizeBlock
 }
 
 // pendingBlock is a finalized block waiting for Commit.
@@ -107,6 +108,7 @@ func NewApp(cfg Config) (*App, error) {
 	return &App{
 		cfg: cfg, log: cfg.Logger, store: store, state: st,
 		checkNonces: map[Address]uint64{}, sigs: cfg.SigCache, undoFloor: floor,
+		prepared: newPreparedBlocks(),
 	}, nil
 }
 
@@ -249,11 +251,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, fmt.Errorf("finalize block %d: app is at height %d", req.Height, a.state.Height)
 	}
 	a.executing.Store(req.Height)
+	pre, done := a.prepared.take(req.Height)
 	st := newStage(a.state, req.Height, req.Time.Unix())
 	blockEvents := st.expireSettlements()
 
 	results := make([]*abci.ExecTxResult, len(req.Txs))
-	a.pipeline(req.Txs, func(i int, p *preparedTx) {
+	a.pipeline(req.Txs, pre, done, func(i int, p *preparedTx) {
 		if p.dtx == nil {
 			results[i] = &abci.ExecTxResult{Code: uint32(CodeMalformed), Log: p.err.Error(), Codespace: Codespace}
 			return
@@ -313,8 +316,9 @@ func pipelineChunk(n, workers int) int {
 
 // pipeline prepares a block's txs on the verify workers, chunk by chunk in block order, and
 // calls exec for each tx strictly in block order on the calling goroutine as soon as its chunk
-// is ready. Execution thus overlaps verification, and the outcome is the sequential one.
-func (a *App) pipeline(txs [][]byte, exec func(i int, p *preparedTx)) {
+// is ready. Execution thus overlaps verification, and the outcome is the sequential one. The
+// first done txs of pre, where Preverify got to, are taken as they are where their bytes match.
+func (a *App) pipeline(txs [][]byte, pre *preparedBlock, done int, exec func(i int, p *preparedTx)) {
 	n := len(txs)
 	prepared := make([]preparedTx, n)
 	size := pipelineChunk(n, a.cfg.VerifyWorkers)
@@ -335,7 +339,11 @@ func (a *App) pipeline(txs [][]byte, exec func(i int, p *preparedTx)) {
 					return
 				}
 				lo, hi := c*size, min((c+1)*size, n)
-				a.prepare(txs[lo:hi], prepared[lo:hi])
+				if pre == nil || lo >= done {
+					a.prepare(txs[lo:hi], prepared[lo:hi])
+				} else {
+					a.prepareMissing(txs, prepared, pre.reuse(txs, prepared, lo, hi, done))
+				}
 				close(ready[c])
 			}
 		}()
@@ -349,27 +357,44 @@ func (a *App) pipeline(txs [][]byte, exec func(i int, p *preparedTx)) {
 	wg.Wait()
 }
 
-// Preverify checks the signatures of a block's transactions before the block executes, a
-// batch at a time, and remembers the valid ones in the signature cache where FinalizeBlock
-// finds them; ledger/node calls it for blocks a peer sends during block sync. It changes no
-// state, so the outcome of the block is the same whether it ran or not: a transaction it did
-// not reach, or whose signature failed, is verified again when the block executes. It stops
-// once the block's height starts executing.
+// Preverify decodes, hashes and verifies a block's transactions before the block executes, a
+// batch at a time, and hands them to the FinalizeBlock of that height, which takes what it
+// finds instead of preparing it again; ledger/node calls it for blocks a peer sends during
+// block sync. It changes no state and prepares exactly as FinalizeBlock would, so the outcome
+// of the block is the same whether it ran or not; a transaction it did not reach is prepared
+// when the block executes. It stops once the block's height starts executing, and waits while
+// it holds too many blocks ahead of execution.
 func (a *App) Preverify(height int64, txs [][]byte) {
-	out := make([]preparedTx, min(len(txs), MaxVerifyBatch))
+	if height <= a.executing.Load() {
+		return
+	}
+	b := a.prepared.reserve(height, txs, a.executing.Load)
+	if b == nil {
+		return
+	}
 	for lo := 0; lo < len(txs); lo += MaxVerifyBatch {
 		if height <= a.executing.Load() {
 			return
 		}
 		hi := min(lo+MaxVerifyBatch, len(txs))
-		chunk := out[:hi-lo]
-		clear(chunk)
-		a.prepare(txs[lo:hi], chunk)
-		for _, p := range chunk {
-			if p.dtx != nil && p.sigsOK {
-				a.sigs.add(p.hash)
-			}
+		a.prepare(txs[lo:hi], b.out[lo:hi])
+		if !a.prepared.advance(height, b, hi) {
+			return
 		}
+	}
+}
+
+// prepareMissing prepares the txs at the given ascending indexes, a run of neighbours at a
+// time so that they share a verify batch.
+func (a *App) prepareMissing(txs [][]byte, out []preparedTx, idx []int) {
+	for s := 0; s < len(idx); {
+		e := s + 1
+		for e < len(idx) && idx[e] == idx[e-1]+1 {
+			e++
+		}
+		lo, hi := idx[s], idx[e-1]+1
+		a.prepare(txs[lo:hi], out[lo:hi])
+		s = e
 	}
 }
 

@@ -18,11 +18,22 @@ type diskStore struct {
 }
 
 func openStore(dir string) (*diskStore, error) {
-	db, err := pebble.Open(dir, &pebble.Options{Logger: quietPebble{}})
+	db, err := pebble.Open(dir, storeOptions())
 	if err != nil {
 		return nil, fmt.Errorf("open app store %s: %w", dir, err)
 	}
 	return &diskStore{db: db}, nil
+}
+
+// storeOptions tunes pebble for what the app writes: a batch per block of every record the
+// block changed and its undo entry, megabytes each at tens of thousands of txs a block. The
+// 4 MiB default memtable flushed at nearly every block and kept an L0 compaction going
+// beside block execution; a larger one absorbs the rewrites of the same accounts' records
+// before they reach disk.
+func storeOptions() *pebble.Options {
+	o := &pebble.Options{Logger: quietPebble{}, MemTableSize: 64 << 20}
+	o.EnsureDefaults()
+	return o
 }
 
 func (s *diskStore) close() error { return s.db.Close() }

@@ -13,7 +13,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var profile string
-	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, BasePort: 27656, Sync: bench.DefaultSyncConfig()}
+	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, FullNodeTxs: 600_000, BasePort: 27656, Sync: bench.DefaultSyncConfig()}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure throughput, latency and memory on this machine and print a table",
@@ -35,7 +35,8 @@ func newBenchCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", cfg.Dir, "scratch directory, removed afterwards")
-	cmd.Flags().IntVar(&cfg.Txs, "txs", cfg.Txs, "signed transactions per throughput measure")
+	cmd.Flags().IntVar(&cfg.Txs, "txs", cfg.Txs, "signed transactions of the app and devnet throughput measures")
+	cmd.Flags().IntVar(&cfg.FullNodeTxs, "fullnode-txs", cfg.FullNodeTxs, "signed transactions the full node block-syncs")
 	cmd.Flags().IntVar(&cfg.BasePort, "base-port", cfg.BasePort, "first local port of the benchmark devnets")
 	cmd.Flags().StringSliceVar(&cfg.Only, "only", nil, fmt.Sprintf("measure only these groups of rows, comma-separated: %s", strings.Join(bench.Groups, ", ")))
 	s := &cfg.Sync

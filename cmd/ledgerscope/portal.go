@@ -347,8 +347,7 @@ func (p *portal) startNode(ctx context.Context, doc *types.GenesisDoc) error {
 	if len(c.peers) == 0 {
 		return fmt.Errorf("no peers to follow: give --peers nodeid@host:port,... or --from-devnet")
 	}
-	cfg := node.DefaultConfig(c.home, c.moniker)
-	cfg.Validator = false
+	cfg := node.FullNodeConfig(c.home, c.moniker)
 	cfg.P2PListen = c.p2pListen
 	cfg.P2PExternal = c.p2pExternal
 	cfg.RPCListen = c.rpcListen

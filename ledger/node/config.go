@@ -77,7 +77,7 @@ type Config struct {
 	// MempoolMaxTxBytes is the largest single transaction the mempool accepts.
 	MempoolMaxTxBytes int
 	// MempoolCacheSize is how many recently seen transactions are remembered, so a
-	// gossiped duplicate is dropped before reaching CheckTx.
+	// gossiped duplicate is dropped before reaching CheckTx; 0 keeps none.
 	MempoolCacheSize int
 	// MempoolRecheck re-runs CheckTx (type Recheck) on the transactions left in the
 	// mempool after every block, evicting those the block made invalid.
@@ -139,6 +139,18 @@ func DefaultConfig(home, moniker string) Config {
 	}
 }
 
+// FullNodeConfig returns the tuned configuration for a non-validating full node in home. It
+// keeps a mempool, since CometBFT v1.0's validators gossip transactions to every peer and
+// drop one without the mempool channel, but no cache of seen transactions: pushing every
+// committed transaction into it cost a block-syncing node 5% of its CPU, and a duplicate
+// that reaches CheckTx is refused there by its nonce once the app's signature cache has it.
+func FullNodeConfig(home, moniker string) Config {
+	c := DefaultConfig(home, moniker)
+	c.Validator = false
+	c.MempoolCacheSize = 0
+	return c
+}
+
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
 	if c.Home == "" {
@@ -169,8 +181,8 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("node config: unknown ABCI concurrency %q", c.ABCIConcurrency)
 	}
-	if c.MempoolSize <= 0 || c.MempoolMaxTxsBytes <= 0 || c.MempoolMaxTxBytes <= 0 {
-		return errors.New("node config: mempool size, max txs bytes and max tx bytes must be positive")
+	if c.MempoolSize <= 0 || c.MempoolMaxTxsBytes <= 0 || c.MempoolMaxTxBytes <= 0 || c.MempoolCacheSize < 0 {
+		return errors.New("node config: mempool size, max txs bytes and max tx bytes must be positive, the cache size not negative")
 	}
 	if c.P2PSendRate <= 0 || c.P2PRecvRate <= 0 {
 		return errors.New("node config: p2p send and receive rates must be positive")

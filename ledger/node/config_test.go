@@ -38,6 +38,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad indexer", func(c *Config) { c.TxIndexer = "psql" }, "tx indexer"},
 		{"bad concurrency", func(c *Config) { c.ABCIConcurrency = "wild" }, "ABCI concurrency"},
 		{"empty mempool", func(c *Config) { c.MempoolSize = 0 }, "mempool"},
+		{"no mempool cache", func(c *Config) { c.MempoolCacheSize = 0 }, ""},
+		{"negative mempool cache", func(c *Config) { c.MempoolCacheSize = -1 }, "cache size"},
 		{"no rate", func(c *Config) { c.P2PSendRate = 0 }, "rates"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +87,13 @@ func TestCometConfigCarriesTuning(t *testing.T) {
 	cfg.PersistentPeers = nil
 	if !cfg.cometConfig().P2P.PexReactor {
 		t.Error("pex off without persistent peers")
+	}
+	full := FullNodeConfig("/tmp/f0", "f0")
+	if err := full.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if fc := full.cometConfig(); full.Validator || fc.Mempool.CacheSize != 0 || fc.Mempool.Size != c.Mempool.Size {
+		t.Errorf("full node: validator %v, mempool cache %d, size %d", full.Validator, fc.Mempool.CacheSize, fc.Mempool.Size)
 	}
 }
 
