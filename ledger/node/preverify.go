@@ -27,7 +27,8 @@ const maxPreverifyBlocks = 512
 // maxPreverifyTxs bounds the transactions of received blocks waiting for Preverify. Block
 // sync fetches far ahead, and a block that finds the bound reached is never offered again, so
 // it is generous: the bytes are the block sync pool's, held anyway. Blocks are checked lowest
-// first, so what Preverify remembers is used soon after, well within the signature cache.
+// first, so what Preverify prepares is taken by the next blocks to execute; the app bounds
+// how far ahead of execution it holds them.
 const maxPreverifyTxs = 1_000_000
 
 // preverifyOption puts a reactor in front of CometBFT's block sync reactor that hands the
