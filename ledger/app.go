@@ -68,7 +68,6 @@ type App struct {
 	checkMu     sync.Mutex
 	checkNonces map[Address]uint64 // highest nonce admitted to the mempool, per account ahead of its committed one
 	sigs        *SigCache
-	checkSigs   *checkVerifier
 	prepared    *preparedBlocks // by Preverify, for FinalizeBlock
 }
 
@@ -109,17 +108,14 @@ func NewApp(cfg Config) (*App, error) {
 	return &App{
 		cfg: cfg, log: cfg.Logger, store: store, state: st,
 		checkNonces: map[Address]uint64{}, sigs: cfg.SigCache, undoFloor: floor,
-		checkSigs: newCheckVerifier(), prepared: newPreparedBlocks(),
+		prepared: newPreparedBlocks(),
 	}, nil
 }
 
 // Close closes the app's store; closing twice is harmless.
 func (a *App) Close() error {
 	var err error
-	a.closeOnce.Do(func() {
-		a.checkSigs.close()
-		err = a.store.close()
-	})
+	a.closeOnce.Do(func() { err = a.store.close() })
 	return err
 }
 
@@ -227,11 +223,8 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	}
 	hash := TxHash(req.Tx)
 	if !a.sigs.has(hash) {
-		// A batch only says that some signature failed: the tx's own check says which.
-		if !a.checkSigs.verify(dtx) {
-			if err := VerifySignatures(dtx); err != nil {
-				return reply(reject(CodeBadSignature, "%v", err))
-			}
+		if err := VerifySignatures(dtx); err != nil {
+			return reply(reject(CodeBadSignature, "%v", err))
 		}
 		a.sigs.add(hash)
 	}
