@@ -33,7 +33,6 @@ func FullNodeSync(ctx context.Context, home string, basePort int, seed string, t
 	if err != nil {
 		return Row{}, fmt.Errorf("building the chain: %w", err)
 	}
-	settleCPU()
 	began := time.Now()
 	full, err := net.AddFullNode(ctx, "FULL", 2)
 	if err != nil {
@@ -76,18 +75,5 @@ func profileIf(path string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
-	}
-}
-
-// settleCPU waits until the process is nearly idle: building the chain leaves its stores
-// compacting in the background for seconds, which the sync would otherwise pay for.
-func settleCPU() {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		c0 := cpuTime()
-		time.Sleep(250 * time.Millisecond)
-		if cpuTime()-c0 < 25*time.Millisecond {
-			return
-		}
 	}
 }

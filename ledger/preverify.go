@@ -1,9 +1,9 @@
 package ledger
 
 import (
+	"bytes"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // maxPreparedTxs bounds the transactions Preverify holds prepared for blocks not yet
@@ -104,25 +104,14 @@ func (p *preparedBlocks) take(height int64) (*preparedBlock, int) {
 
 // reuse copies into out the entries of b's prepared prefix [lo, hi) whose bytes are the
 // block's, and returns the indexes it could not reuse. Block sync hands Preverify and
-// FinalizeBlock the same slices, so the comparison is usually one of pointers.
+// FinalizeBlock the same slices, so bytes.Equal usually finds one pointer on both sides.
 func (b *preparedBlock) reuse(txs [][]byte, out []preparedTx, lo, hi, done int) (missing []int) {
 	for i := lo; i < hi; i++ {
-		if b == nil || i >= done || i >= len(b.txs) || !sameBytes(b.txs[i], txs[i]) {
+		if i >= done || !bytes.Equal(b.txs[i], txs[i]) {
 			missing = append(missing, i)
 			continue
 		}
 		out[i] = b.out[i]
 	}
 	return missing
-}
-
-// sameBytes is bytes.Equal with a shortcut for two views of the same memory.
-func sameBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b) {
-		return true
-	}
-	return string(a) == string(b)
 }

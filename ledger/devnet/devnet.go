@@ -227,10 +227,12 @@ func (m Meta) peers(skip string) []string {
 // full nodes use the slots after the validators.
 func (n *Net) start(ctx context.Context, name string, slot int, validator bool) (*Member, error) {
 	home := nodeHome(n.opts.Home, name)
-	cfg := node.FullNodeConfig(home, name)
+	var cfg node.Config
 	if validator {
 		cfg = node.DefaultConfig(home, name)
 		cfg.Validator = true
+	} else {
+		cfg = node.FullNodeConfig(home, name)
 	}
 	cfg.P2PListen = fmt.Sprintf("tcp://127.0.0.1:%d", n.Meta.P2PPort(slot))
 	if slot == 0 {
