@@ -122,12 +122,16 @@ func commitSetup(ctx context.Context, net *devnet.Net, phases [][][]byte) error 
 }
 
 // quietLogger keeps the nodes' logs out of the table; BENCH_LOG=1 shows their warnings when a
-// measure misbehaves.
+// measure misbehaves, and BENCH_LOG=info their progress too (the sync's index rebuilds, say).
 func quietLogger() *slog.Logger {
-	if os.Getenv("BENCH_LOG") != "" {
+	switch os.Getenv("BENCH_LOG") {
+	case "":
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	case "info":
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	default:
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // DevnetThroughput runs a devnet of the given validators and measures how many signed txs per

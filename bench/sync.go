@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -184,9 +185,15 @@ func (s *scratch) settle(ctx context.Context) error {
 	return nil
 }
 
+// dropAll drops the scratch databases, unless BENCH_KEEP_DB is set: then it names them, to
+// look into a measure's tables afterwards.
 func (s *scratch) dropAll() {
 	for _, db := range s.open {
 		db.Close()
+	}
+	if os.Getenv("BENCH_KEEP_DB") != "" {
+		fmt.Fprintf(os.Stderr, "bench: kept databases %s (drop them by hand)\n", strings.Join(s.created, ", "))
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
