@@ -270,7 +270,7 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 
 // balancesBefore calls each with the last balance row before height h (columns account,
 // asset, height, block_time, amount) of every holding of accounts in assets that has one.
-// One probe per holding along the key (asset, account, height): a scan of the holders'
+// One probe per holding along the key (account, asset, height): a scan of the holders'
 // history before h, sorted to keep the last row of each, took six times as long for 10k
 // accounts and 200 blocks.
 func (e *Env) balancesBefore(ctx context.Context, accounts [][]byte, assets []string, h int64, each func(pgx.Rows) error) error {

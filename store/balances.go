@@ -99,24 +99,24 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 	var sql string
 	var args []any
 	if q.Asset != "" {
-		// Along the key (asset, account, height): the last row of each account at or below
-		// the height, the accounts in order, so that a page stops early.
+		// A probe along the key (account, asset, height) for each account in address order,
+		// so that a page stops once it has its holders. Every holder is a registered account.
 		args = []any{q.Asset, blk.Height, blk.Time}
-		where := "asset = ? AND height <= ? AND block_time <= ?"
+		where := ""
 		if len(q.Account) > 0 {
-			where += " AND account = ?"
+			where += " AND ac.address = ?"
 			args = append(args, q.Account)
 		}
 		if len(q.AfterAccount) > 0 {
-			where += " AND account > ?"
+			where += " AND ac.address > ?"
 			args = append(args, q.AfterAccount)
 		}
-		sql = `SELECT account, asset, amount, locked, height FROM (
-			SELECT DISTINCT ON (account) account, asset, amount, locked, height
-			FROM balance_history WHERE ` + where + `
-			ORDER BY account, height DESC) h
-		WHERE amount > 0 OR locked > 0
-		ORDER BY account LIMIT ?`
+		sql = `SELECT ac.address AS account, h.asset, h.amount, h.locked, h.height FROM accounts ac
+			CROSS JOIN LATERAL (SELECT asset, amount, locked, height FROM balance_history bh
+				WHERE bh.account = ac.address AND bh.asset = ? AND bh.height <= ? AND bh.block_time <= ?
+				ORDER BY bh.height DESC LIMIT 1) h
+		WHERE (h.amount > 0 OR h.locked > 0)` + where + `
+		ORDER BY ac.address LIMIT ?`
 	} else {
 		// One account: a probe along the key for each asset.
 		args = []any{q.Account, blk.Height, blk.Time}

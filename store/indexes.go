@@ -38,8 +38,8 @@ const BalancesRebuild = "balances_rebuild"
 // balancesRebuildSQL writes every holding's last history row into balances. Rows already
 // there from before the load was deferred are overwritten only by later ones.
 const balancesRebuildSQL = `INSERT INTO balances (account, asset, amount, locked, height)
-	SELECT DISTINCT ON (asset, account) account, asset, amount, locked, height
-	FROM balance_history ORDER BY asset, account, height DESC
+	SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
+	FROM balance_history ORDER BY account, asset, height DESC
 	ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height
 	WHERE balances.height <= EXCLUDED.height`
 

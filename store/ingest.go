@@ -247,13 +247,13 @@ var appendTables = []table{
 			}
 			return out
 		},
-		// In primary key order (asset, account, height): each index page is then visited once
+		// In primary key order (account, asset, height): each index page is then visited once
 		// per batch rather than once per row, which makes the COPY about a third faster.
 		func(a, b []any) int {
-			if c := strings.Compare(a[3].(string), b[3].(string)); c != 0 {
+			if c := bytes.Compare(a[2].([]byte), b[2].([]byte)); c != 0 {
 				return c
 			}
-			if c := bytes.Compare(a[2].([]byte), b[2].([]byte)); c != 0 {
+			if c := strings.Compare(a[3].(string), b[3].(string)); c != 0 {
 				return c
 			}
 			return cmp.Compare(a[1].(int64), b[1].(int64))
