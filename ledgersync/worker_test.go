@@ -233,6 +233,9 @@ func TestSyncMatchesLedger(t *testing.T) {
 		if _, err := db.HoldingsAt(ctx, store.HoldingsQuery{Asset: "600001", At: src.Height() + 1}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("above the cursor: %v", err)
 		}
+		if _, err := db.HoldingsAt(ctx, store.HoldingsQuery{Asset: "NO-SUCH", At: 10}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown asset: %v", err)
+		}
 	})
 }
 

@@ -81,6 +81,16 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 	if err != nil {
 		return nil, fmt.Errorf("holdings: %w", err)
 	}
+	if q.Asset != "" {
+		// An asset no one has issued would otherwise answer as one that no one holds.
+		var n int64
+		if err := db.Gorm.WithContext(ctx).Model(&Asset{}).Where("symbol = ?", q.Asset).Count(&n).Error; err != nil {
+			return nil, fmt.Errorf("holdings: asset %q: %w", q.Asset, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("holdings: no asset %q: %w", q.Asset, ErrNotFound)
+		}
+	}
 	var blk *Block
 	switch {
 	case q.AtTime != nil:
