@@ -69,11 +69,25 @@ func amountOf(v uint64, what string) (int64, error) {
 	return int64(v), nil
 }
 
+// holding names an account's holding of an asset: a map key that, unlike the address as a
+// string, costs no allocation per balance change.
+type holding struct {
+	account ledger.Address
+	asset   string
+}
+
+// holdingOf is the holding a stored balance change is of.
+func holdingOf(c *store.BalanceChange) holding {
+	k := holding{asset: c.Asset}
+	copy(k.account[:], c.Account)
+	return k
+}
+
 // blockState folds one block's balance changes and supplies.
 type blockState struct {
 	rows     *store.BlockRows
-	balances map[[2]string]int // (account, asset) -> index in rows.Changes
-	supply   map[string]int    // asset -> index in rows.Supply
+	balances map[holding]int // -> index in rows.Changes
+	supply   map[string]int  // asset -> index in rows.Supply
 }
 
 func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
@@ -91,7 +105,7 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 	rows.Txs = make([]store.Transaction, 0, n)
 	rows.Legs = make([]store.TransferLeg, 0, n+n/4)
 	rows.Changes = make([]store.BalanceChange, 0, 2*n)
-	st := &blockState{rows: rows, balances: make(map[[2]string]int, 2*n), supply: map[string]int{}}
+	st := &blockState{rows: rows, balances: make(map[holding]int, 2*n), supply: map[string]int{}}
 	day := store.MarketDay(t)
 	rollups := map[[3]string]int{}
 	// Block-level events (settlement expiries) happen before the block's transactions.
@@ -187,7 +201,7 @@ func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, ev
 			if err != nil {
 				return err
 			}
-			k := [2]string{string(e.Account[:]), e.Asset}
+			k := holding{e.Account, e.Asset}
 			if i, ok := st.balances[k]; ok {
 				ch := &rows.Changes[i]
 				ch.Delta += e.Delta
