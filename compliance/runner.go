@@ -392,7 +392,15 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 		return nil, err
 	}
 	if res.Inserted > 0 {
-		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start))
+		// The slowest group is the pass's critical path: the rule to look at when passes fall behind.
+		slow := 0
+		for i := range took {
+			if took[i] > took[slow] {
+				slow = i
+			}
+		}
+		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start),
+			"slowest_rules", groups[slow][0].Rule.ID, "slowest_took", took[slow])
 	}
 	return res, nil
 }
