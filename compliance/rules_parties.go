@@ -251,7 +251,7 @@ func selfRule() *Rule {
 			if err != nil {
 				return nil, err
 			}
-			var addrs [][]byte
+			addrs := make([][]byte, 0, 2*len(legs))
 			for _, l := range legs {
 				addrs = append(addrs, l.from, l.to)
 			}
