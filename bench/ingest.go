@@ -66,30 +66,16 @@ func (s *scratch) ingest(ctx context.Context, cfg SyncConfig, dir string, want f
 		}
 	}
 	if want(GroupRules) {
-		if err := s.settle(ctx); err != nil {
-			return nil, err
-		}
-		rdb, err := s.db(ctx, "rules")
-		if err != nil {
-			return nil, err
-		}
 		progress("rules: syncing the same %d blocks into a second database with the rules behind the sync", top)
-		on, err := catchUp(ctx, c, rdb, g, top, true)
+		on, err := s.syncAgain(ctx, c, g, top, "rules", true)
 		if err != nil {
 			return nil, fmt.Errorf("with the rules: %w", err)
 		}
 		// The same sync without the rules once more, after the one with them: two syncs of
 		// the same blocks in a row measured 3.4 and 4.4 s apart with the rules off in both,
 		// so the baseline brackets the run with the rules rather than only preceding it.
-		if err := s.settle(ctx); err != nil {
-			return nil, err
-		}
-		adb, err := s.db(ctx, "again")
-		if err != nil {
-			return nil, err
-		}
 		progress("rules: syncing the same %d blocks into a third database without the rules, for the baseline after", top)
-		again, err := catchUp(ctx, c, adb, g, top, false)
+		again, err := s.syncAgain(ctx, c, g, top, "again", false)
 		if err != nil {
 			return nil, fmt.Errorf("the baseline after: %w", err)
 		}
@@ -101,6 +87,19 @@ func (s *scratch) ingest(ctx context.Context, cfg SyncConfig, dir string, want f
 	}
 	c.Drop(top + 1) // the rows are in PostgreSQL now; free the blocks
 	return rows, nil
+}
+
+// syncAgain settles the databases so far and times another catch-up of c, into a new
+// database named after the measure, with or without the rules behind it.
+func (s *scratch) syncAgain(ctx context.Context, c *memchain.Chain, g store.Genesis, top int64, name string, rules bool) (*catchUpRun, error) {
+	if err := s.settle(ctx); err != nil {
+		return nil, err
+	}
+	db, err := s.db(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return catchUp(ctx, c, db, g, top, rules)
 }
 
 // ingestRows are the catch-up figure without the rules, the raw COPY beside it, and the table
