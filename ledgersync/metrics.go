@@ -34,8 +34,9 @@ type Metrics struct {
 	// Halted is true once an alarm stopped the sync; HaltReason says why.
 	Halted     bool
 	HaltReason string
-	// DeferredIndexes counts the secondary indexes an initial load set aside and has not yet
-	// rebuilt; while it is above zero the database answers slowly and the rules wait.
+	// DeferredIndexes counts the entries an initial load set aside and has not yet rebuilt
+	// (indexes, primary keys, the balances and the statistics: store.DeferIndexes); while it
+	// is above zero the database answers slowly and the rules wait.
 	DeferredIndexes int
 }
 

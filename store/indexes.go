@@ -125,8 +125,8 @@ func parentIndexDef(def string) string {
 	return strings.Replace(def, " ON ONLY ", " ON ", 1)
 }
 
-// DeferredIndexes counts the indexes set aside and not yet rebuilt, the balances entry
-// included.
+// DeferredIndexes counts the entries set aside and not yet rebuilt, the balances and
+// statistics ones included.
 func (db *DB) DeferredIndexes(ctx context.Context) (int, error) {
 	var n int
 	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM deferred_indexes").Scan(&n); err != nil {

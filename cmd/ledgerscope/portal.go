@@ -630,7 +630,7 @@ func (p *portal) progress(ctx context.Context) string {
 		m := p.worker.Metrics()
 		fmt.Fprintf(&b, "; synced %d, lag %d (%.1fs), %.0f rows/s", m.SyncedHeight, m.LagHeights, m.LagSeconds, m.RowsPerSecond)
 		if m.DeferredIndexes > 0 {
-			fmt.Fprintf(&b, "; initial load, %d indexes set aside until caught up (queries slow, rules waiting)", m.DeferredIndexes)
+			fmt.Fprintf(&b, "; initial load, %d indexes, keys and rebuilds set aside until caught up (queries slow, rules waiting)", m.DeferredIndexes)
 		}
 		if m.LastError != "" && time.Since(m.LastErrorAt) < 2*p.cfg.every {
 			fmt.Fprintf(&b, "; last error: %s", m.LastError)
