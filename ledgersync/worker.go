@@ -132,9 +132,9 @@ type Worker struct {
 	// held is the latest change of each holding since this session deferred the indexes,
 	// for RestoreIndexes to write the balances from; nil otherwise. Writer goroutine only.
 	held map[holding]store.BalanceChange
-	// holding, when not nil, is closed once the last batch written is in held: hold runs
+	// heldDone, when not nil, is closed once the last batch written is in held: hold runs
 	// beside the next batch's write rather than before it (waitHeld).
-	holding chan struct{}
+	heldDone chan struct{}
 
 	mu sync.Mutex
 	m  Metrics
@@ -352,7 +352,7 @@ func (w *Worker) restoreIndexes(ctx context.Context, cursor int64) error {
 func (w *Worker) hold(blocks []*store.BlockRows) {
 	w.waitHeld()
 	done := make(chan struct{})
-	w.holding = done
+	w.heldDone = done
 	go func() {
 		defer close(done)
 		for _, b := range blocks {
@@ -369,9 +369,9 @@ func (w *Worker) hold(blocks []*store.BlockRows) {
 
 // waitHeld waits for the batch hold is keeping, if any.
 func (w *Worker) waitHeld() {
-	if w.holding != nil {
-		<-w.holding
-		w.holding = nil
+	if w.heldDone != nil {
+		<-w.heldDone
+		w.heldDone = nil
 	}
 }
 
