@@ -216,8 +216,10 @@ type table struct {
 	cols []string
 	rows func(b *BlockRows, out [][]any) [][]any
 	sort func(a, b []any) int
-	// bulk marks the history tables, at a row or more per tx, that an Encoder encodes.
-	bulk bool
+	// encode, for the history tables at a row or more per tx, appends a block's rows in
+	// COPY's binary format for an Encoder; types are the columns' types it writes.
+	encode func(w *copyWriter, b *BlockRows)
+	types  []uint32
 }
 
 var appendTables = []table{
@@ -225,21 +227,56 @@ var appendTables = []table{
 		func(b *BlockRows, out [][]any) [][]any {
 			k := b.Block
 			return append(out, []any{k.Height, k.Hash, k.Time, k.Proposer, k.AppHash, k.TxCount, k.FailedCount})
-		}, nil, false},
+		}, nil, nil, nil},
 	{"transactions", []string{"block_time", "height", "idx", "hash", "type", "signer", "member", "nonce", "asset", "amount", "counterparty", "code", "reason", "memo"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, t := range b.Txs {
 				out = append(out, []any{t.BlockTime, t.Height, t.Idx, t.Hash, t.Type, t.Signer, t.Member, t.Nonce, t.Asset, t.Amount, t.Counterparty, t.Code, t.Reason, t.Memo})
 			}
 			return out
-		}, nil, true},
+		}, nil,
+		func(w *copyWriter, b *BlockRows) {
+			for i := range b.Txs {
+				t := &b.Txs[i]
+				w.row(14)
+				w.time(t.BlockTime)
+				w.int8(t.Height)
+				w.int4(t.Idx)
+				w.bytea(t.Hash)
+				w.text(t.Type)
+				w.bytea(t.Signer)
+				w.text(t.Member)
+				w.int8(t.Nonce)
+				w.text(t.Asset)
+				w.int8(t.Amount)
+				w.bytea(t.Counterparty)
+				w.int4(t.Code)
+				w.text(t.Reason)
+				w.text(t.Memo)
+			}
+		}, []uint32{timestamptz, int8, int4, bytea, text, bytea, text, int8, text, int8, bytea, int4, text, text}},
 	{"transfer_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, l := range b.Legs {
 				out = append(out, []any{l.BlockTime, l.Height, l.TxIdx, l.Seq, l.Leg, l.From, l.To, l.Asset, l.Amount})
 			}
 			return out
-		}, nil, true},
+		}, nil,
+		func(w *copyWriter, b *BlockRows) {
+			for i := range b.Legs {
+				l := &b.Legs[i]
+				w.row(9)
+				w.time(l.BlockTime)
+				w.int8(l.Height)
+				w.int4(l.TxIdx)
+				w.int2(l.Seq)
+				w.text(l.Leg)
+				w.bytea(l.From)
+				w.bytea(l.To)
+				w.text(l.Asset)
+				w.int8(l.Amount)
+			}
+		}, []uint32{timestamptz, int8, int4, int2, text, bytea, bytea, text, int8}},
 	{"balance_history", []string{"block_time", "height", "account", "asset", "delta", "amount", "locked"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, c := range b.Changes {
@@ -257,42 +294,55 @@ var appendTables = []table{
 				return c
 			}
 			return cmp.Compare(a[1].(int64), b[1].(int64))
-		}, true},
+		},
+		func(w *copyWriter, b *BlockRows) {
+			for i := range b.Changes {
+				c := &b.Changes[i]
+				w.row(7)
+				w.time(c.BlockTime)
+				w.int8(c.Height)
+				w.bytea(c.Account)
+				w.text(c.Asset)
+				w.int8(c.Delta)
+				w.int8(c.Amount)
+				w.int8(c.Locked)
+			}
+		}, []uint32{timestamptz, int8, bytea, text, int8, int8, int8}},
 	{"reserve_attestations", []string{"height", "tx_idx", "block_time", "amount", "as_of", "report", "coin_supply"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, r := range b.Reserves {
 				out = append(out, []any{r.Height, r.TxIdx, r.BlockTime, r.Amount, r.AsOf, r.Report, r.CoinSupply})
 			}
 			return out
-		}, nil, false},
+		}, nil, nil, nil},
 	{"supply_history", []string{"asset", "height", "block_time", "supply"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, s := range b.Supply {
 				out = append(out, []any{s.Asset, s.Height, s.BlockTime, s.Supply})
 			}
 			return out
-		}, nil, false},
+		}, nil, nil, nil},
 	{"members", []string{"id", "name", "roles", "operator", "height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, m := range b.NewMembers {
 				out = append(out, []any{m.ID, m.Name, []string(m.Roles), m.Operator, m.Height})
 			}
 			return out
-		}, nil, false},
+		}, nil, nil, nil},
 	{"accounts", []string{"address", "pubkey", "sponsor", "kind", "owner_ref", "status", "venues", "height", "updated_height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, a := range b.NewAccounts {
 				out = append(out, []any{a.Address, a.PubKey, a.Sponsor, a.Kind, a.OwnerRef, a.Status, venues(a.Venues), a.Height, a.UpdatedHeight})
 			}
 			return out
-		}, nil, false},
+		}, nil, nil, nil},
 	{"assets", []string{"symbol", "name", "class", "security_kind", "decimals", "issuer", "venue", "commodity", "grade", "warehouse", "unit", "position_limit", "status", "supply", "height", "updated_height"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, a := range b.NewAssets {
 				out = append(out, assetRow(a))
 			}
 			return out
-		}, nil, false},
+		}, nil, nil, nil},
 }
 
 func venues(v StringList) []string {
@@ -312,7 +362,7 @@ func appendRows(ctx context.Context, tx pgx.Tx, blocks []*BlockRows, useCopy boo
 	encoded := useCopy && allEncoded(blocks)
 	for i, t := range appendTables {
 		sorted := t.sort != nil && !slices.Contains(deferred, t.name+"_pkey")
-		if encoded && t.bulk && !sorted {
+		if encoded && t.encode != nil && !sorted {
 			if err := copyEncoded(ctx, tx, i, blocks); err != nil {
 				return err
 			}
