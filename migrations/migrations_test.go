@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/ledgerscope/ledgerscope/migrations"
@@ -132,5 +133,55 @@ func TestNoFloatColumns(t *testing.T) {
 	}
 	if n != 0 {
 		t.Fatalf("%d float columns", n)
+	}
+}
+
+// TestLeanIndexesDuringLoad applies 00011 while an initial load has the indexes it replaces
+// set aside: it builds neither but changes what the load will build, and the rebuild makes
+// the new ones.
+func TestLeanIndexesDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := migrations.Down(ctx, db.SQL(), log); err != nil || !ok {
+		t.Fatalf("down from 00011: %v %v", ok, err)
+	}
+	if _, err := db.DeferIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"transactions_member_asset_idx": "hashtext(member), hashtext(asset)",
+		"transactions_type_height_idx":  "type <> 'transfer'",
+	}
+	for name, part := range want {
+		var exists bool
+		if err := db.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil || exists {
+			t.Errorf("%s built during the load: %v %v", name, exists, err)
+		}
+		var def string
+		if err := db.Pool.QueryRow(ctx, "SELECT definition FROM deferred_indexes WHERE name = $1", name).Scan(&def); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(def, part) {
+			t.Errorf("%s will be built as %q, want it with %q", name, def, part)
+		}
+	}
+	if _, err := db.RestoreIndexes(ctx, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, part := range want {
+		var def string
+		if err := db.Pool.QueryRow(ctx, "SELECT pg_get_indexdef($1::regclass)", name).Scan(&def); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !strings.Contains(def, part) {
+			t.Errorf("%s is %q, want it with %q", name, def, part)
+		}
 	}
 }
