@@ -1,7 +1,10 @@
 package ledgersync
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
@@ -172,6 +175,16 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 			r.Value += uint64(amount)
 		}
 	}
+	// In balance_history's key order (account, asset; the height is the block's): the key,
+	// rebuilt after an initial load, then sorts runs already in order. Over 1.9M rows it
+	// built in 2.65 s from blocks sorted so against 3.85 s from blocks in event order, and a
+	// block of 5000 txs sorts in about 2 ms.
+	slices.SortFunc(rows.Changes, func(a, b store.BalanceChange) int {
+		if c := bytes.Compare(a.Account, b.Account); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Asset, b.Asset)
+	})
 	return rows, nil
 }
 
