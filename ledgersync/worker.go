@@ -6,6 +6,7 @@
 package ledgersync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -359,9 +360,20 @@ func (w *Worker) hold(blocks []*store.BlockRows) {
 			for i := range b.Changes {
 				c := &b.Changes[i]
 				k := holdingOf(c)
-				if prev, ok := w.held[k]; !ok || prev.Height <= c.Height {
-					w.held[k] = *c
+				prev, ok := w.held[k]
+				if ok && prev.Height > c.Height {
+					continue
 				}
+				// The account bytes are copied once per holding: the change's own share
+				// its block's arena, which held would otherwise keep alive to the end of
+				// the load.
+				v := *c
+				if ok {
+					v.Account = prev.Account
+				} else {
+					v.Account = bytes.Clone(c.Account)
+				}
+				w.held[k] = v
 			}
 		}
 	}()
