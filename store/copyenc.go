@@ -57,6 +57,9 @@ func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
 		if err != nil {
 			return nil, fmt.Errorf("column types of %s: %w", t.name, err)
 		}
+		if len(t.types) != len(t.cols) {
+			return nil, fmt.Errorf("column types of %s: the encoder writes %d columns of %d", t.name, len(t.types), len(t.cols))
+		}
 		for j, c := range t.cols {
 			if got := byName[c]; got != t.types[j] {
 				return nil, fmt.Errorf("column types of %s: %s has type %d, the encoder writes %d", t.name, c, got, t.types[j])
@@ -134,7 +137,8 @@ func (w *copyWriter) bytea(p []byte) {
 // y2k is PostgreSQL's timestamp epoch, in microseconds since the Unix one.
 const y2k = 946_684_800_000_000
 
-// time writes microseconds since 2000-01-01 UTC; block times have no finer precision.
+// time writes microseconds since 2000-01-01 UTC: PostgreSQL keeps no finer precision, and
+// the nanoseconds below are dropped as pgx drops them.
 func (w *copyWriter) time(t time.Time) {
 	w.int8(t.Unix()*1_000_000 + int64(t.Nanosecond())/1000 - y2k)
 }
