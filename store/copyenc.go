@@ -22,7 +22,7 @@ import (
 // boxing the 35 values of a transaction and its legs and balance rows was most of the
 // encoding's 2.9 CPU-seconds per 1M txs. An Encoder is not safe for concurrent use.
 type Encoder struct {
-	rowSize []int // per appendTables entry: the largest encoded row size seen
+	perTx []int // per appendTables entry: the most bytes per tx of a block encoded so far
 }
 
 // Column type OIDs of the encoded tables, checked against the database by NewEncoder.
@@ -66,7 +66,7 @@ func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
 			}
 		}
 	}
-	return &Encoder{rowSize: make([]int, len(appendTables))}, nil
+	return &Encoder{perTx: make([]int, len(appendTables))}, nil
 }
 
 // Encode encodes b's history rows and keeps them with b, for WriteBlocks to send as they
@@ -77,13 +77,13 @@ func (e *Encoder) Encode(b *BlockRows) error {
 		if t.encode == nil {
 			continue
 		}
-		w := copyWriter{buf: make([]byte, 0, e.rowSize[i]*max(len(b.Txs), 1))}
+		w := copyWriter{buf: make([]byte, 0, e.perTx[i]*max(len(b.Txs), 1))}
 		t.encode(&w, b)
 		if w.rows == 0 {
 			continue
 		}
 		// The next block's buffer starts at about this one's size, so it rarely grows.
-		e.rowSize[i] = max(e.rowSize[i], len(w.buf)/max(len(b.Txs), 1)+1)
+		e.perTx[i] = max(e.perTx[i], len(w.buf)/max(len(b.Txs), 1)+1)
 		b.encoded[i] = w.buf
 	}
 	return nil
