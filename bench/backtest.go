@@ -203,7 +203,7 @@ func (s synth) load(ctx context.Context, db *store.DB, progress func(string, ...
 	if err != nil {
 		return 0, err
 	}
-	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE accounts, blocks, transactions, transfer_legs"); err != nil {
+	if _, err := db.Pool.Exec(ctx, "VACUUM ANALYZE accounts, blocks, transactions, settlement_legs"); err != nil {
 		return 0, fmt.Errorf("analyze: %w", err)
 	}
 	return coinMoves, nil
@@ -232,22 +232,27 @@ func (s synth) loadTxs(ctx context.Context, db *store.DB, coinMoves *int64, prog
 			i := lo
 			var pending [][]any
 			var cur synthTx
-			return copyRows(ctx, db, "transfer_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"}, func() ([]any, bool) {
-				for len(pending) == 0 {
-					if i >= hi {
-						return nil, false
+			return copyRows(ctx, db, "settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"}, func() ([]any, bool) {
+				for {
+					for len(pending) == 0 {
+						if i >= hi {
+							return nil, false
+						}
+						cur = s.tx(i)
+						pending = cur.legs
+						i++
 					}
-					cur = s.tx(i)
-					pending = cur.legs
-					i++
+					l := pending[0]
+					seq := int16(len(cur.legs) - len(pending))
+					pending = pending[1:]
+					if l[3] == ledger.CoinSymbol {
+						*coinMoves++
+					}
+					if l[0] == "transfer" {
+						continue // the transfer_legs view reads it from the tx row
+					}
+					return []any{cur.time, cur.height, cur.idx, seq, l[0], l[1], l[2], l[3], l[4]}, true
 				}
-				l := pending[0]
-				seq := int16(len(cur.legs) - len(pending))
-				pending = pending[1:]
-				if l[3] == ledger.CoinSymbol {
-					*coinMoves++
-				}
-				return []any{cur.time, cur.height, cur.idx, seq, l[0], l[1], l[2], l[3], l[4]}, true
 			})
 		})
 		if err := g.Wait(); err != nil {

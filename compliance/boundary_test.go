@@ -318,7 +318,7 @@ func TestBoundaries(t *testing.T) {
 			b.block(time.Second, b.sign(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(seller), Buyer: addr(buyer), Asset: "600906", Quantity: 10, Cash: 100, TradeRef: "B"}, memberKey("SZFE")))
 			if at {
 				b.beforeRules = func(db *store.DB) {
-					if _, err := db.Pool.Exec(context.Background(), `DELETE FROM transfer_legs WHERE leg = 'cash'`); err != nil {
+					if _, err := db.Pool.Exec(context.Background(), `DELETE FROM settlement_legs WHERE leg = 'cash'`); err != nil {
 						b.t.Fatal(err)
 					}
 				}

@@ -76,6 +76,39 @@ func TestUpDownUp(t *testing.T) {
 	}
 }
 
+// renamed is names with settlement_legs called by its name before 00012.
+func renamed(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = strings.ReplaceAll(n, "settlement_legs", "transfer_legs")
+	}
+	return out
+}
+
+// downTo rolls migrations back until version is the last one applied.
+func downTo(t *testing.T, db *store.DB, version int64) {
+	t.Helper()
+	ctx := context.Background()
+	for {
+		st, err := migrations.Statuses(ctx, db.SQL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := int64(0)
+		for _, s := range st {
+			if s.Applied {
+				last = max(last, s.Version)
+			}
+		}
+		if last <= version {
+			return
+		}
+		if ok, err := migrations.Down(ctx, db.SQL(), slog.New(slog.DiscardHandler)); err != nil || !ok {
+			t.Fatalf("down from %d: %v %v", last, ok, err)
+		}
+	}
+}
+
 // countTables counts our tables, partitions excluded, goose's own excluded.
 func countTables(t *testing.T, db *store.DB) int {
 	t.Helper()
@@ -99,7 +132,7 @@ func TestEveryTableAndColumnHasComment(t *testing.T) {
 		SELECT c.relname, coalesce(a.attname, '')
 		FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
 		LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-		WHERE s.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		WHERE s.nspname = 'public' AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition
 		  AND c.relname <> 'goose_db_version'
 		  AND (obj_description(c.oid, 'pg_class') IS NULL
 		       OR (a.attname IS NOT NULL AND col_description(c.oid, a.attnum) IS NULL))`)
@@ -136,9 +169,9 @@ func TestNoFloatColumns(t *testing.T) {
 	}
 }
 
-// TestLeanIndexesDuringLoad applies 00011 while an initial load has the indexes it replaces
-// set aside: it builds neither but changes what the load will build, and the rebuild makes
-// the new ones.
+// TestLeanIndexesDuringLoad applies 00011 and 00012 while an initial load has the indexes
+// they replace, rename or add set aside: they build none but change what the load will
+// build, and the rebuild makes the new ones.
 func TestLeanIndexesDuringLoad(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
@@ -146,10 +179,13 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := migrations.Down(ctx, db.SQL(), log); err != nil || !ok {
-		t.Fatalf("down from 00011: %v %v", ok, err)
-	}
-	if _, err := db.DeferIndexes(ctx); err != nil {
+	downTo(t, db, 10)
+	// Deferred as a binary before 00012 did, which named the legs table transfer_legs.
+	tables, keys := store.DeferrableTables, store.DeferrablePrimaryKeys
+	store.DeferrableTables, store.DeferrablePrimaryKeys = renamed(tables), renamed(keys)
+	_, err := db.DeferIndexes(ctx)
+	store.DeferrableTables, store.DeferrablePrimaryKeys = tables, keys
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
@@ -158,6 +194,10 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 	want := map[string]string{
 		"transactions_member_asset_idx": "hashtext(member), hashtext(asset)",
 		"transactions_type_height_idx":  "type <> 'transfer'",
+		// 00012's, under the names it gives them.
+		"transactions_transfer_to_idx": "(counterparty, block_time DESC) WHERE ((code = 0) AND (type = 'transfer'::text))",
+		"settlement_legs_from_idx":     "settlement_legs USING btree (from_addr, block_time DESC)",
+		"settlement_legs_pkey":         "(block_time, height, tx_idx, seq)",
 	}
 	for name, part := range want {
 		var exists bool
@@ -172,6 +212,13 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 			t.Errorf("%s will be built as %q, want it with %q", name, def, part)
 		}
 	}
+	var analyze string
+	if err := db.Pool.QueryRow(ctx, "SELECT definition FROM deferred_indexes WHERE name = $1", store.TablesAnalyze).Scan(&analyze); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(analyze, "settlement_legs") || strings.Contains(analyze, "transfer_legs") {
+		t.Errorf("the load will analyze %q", analyze)
+	}
 	if _, err := db.RestoreIndexes(ctx, log, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -183,5 +230,78 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 		if !strings.Contains(def, part) {
 			t.Errorf("%s is %q, want it with %q", name, def, part)
 		}
+	}
+}
+
+// TestFoldTransferLegs applies 00012 to a history with a transfer, a failed transfer and a
+// DvP: the transfer_legs view shows the legs the table held, the table keeps the DvP's, and
+// going down puts the transfer's back. A transfer leg its tx row does not match is refused,
+// and nothing is lost.
+func TestFoldTransferLegs(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	downTo(t, db, 11)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	at := "2026-11-30 09:30:00+00"
+	exec("SELECT ensure_month_partitions($1, $1)", at)
+	exec(`INSERT INTO transactions (block_time, height, idx, hash, type, signer, asset, amount, counterparty, code, reason) VALUES
+		($1, 7, 0, '\x01', 'transfer', '\xaa', 'CNYS', 1225, '\xbb', 0, ''),
+		($1, 7, 1, '\x02', 'transfer', '\xaa', 'CNYS', 99, '\xbb', 20, 'insufficient balance'),
+		($1, 7, 2, '\x03', 'settle_dvp', '\xcc', 'SSE600000', 10, '\xbb', 0, '')`, at)
+	exec(`INSERT INTO transfer_legs (block_time, height, tx_idx, seq, leg, from_addr, to_addr, asset, amount) VALUES
+		($1, 7, 0, 0, 'transfer', '\xaa', '\xbb', 'CNYS', 1225),
+		($1, 7, 2, 0, 'asset', '\xaa', '\xbb', 'SSE600000', 10),
+		($1, 7, 2, 1, 'cash', '\xbb', '\xaa', 'CNYS', 10000)`, at)
+	legs := func() string {
+		t.Helper()
+		var s string
+		if err := db.Pool.QueryRow(ctx, `SELECT string_agg(l::text, ';' ORDER BY height, tx_idx, seq) FROM transfer_legs l`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := legs()
+
+	exec("UPDATE transfer_legs SET amount = 1224 WHERE leg = 'transfer'")
+	if _, err := migrations.Up(ctx, db.SQL(), log); err == nil || !strings.Contains(err.Error(), "differ from their transactions") {
+		t.Fatalf("up over a leg its tx does not match: %v", err)
+	}
+	exec("UPDATE transfer_legs SET amount = 1225 WHERE leg = 'transfer'")
+	if got := legs(); got != before {
+		t.Fatalf("refused up changed the legs: %s, want %s", got, before)
+	}
+
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	if got := legs(); got != before {
+		t.Errorf("view after up: %s, want %s", got, before)
+	}
+	var stored int
+	var part bool
+	if err := db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM settlement_legs), to_regclass('settlement_legs_p202611') IS NOT NULL").Scan(&stored, &part); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 2 || !part {
+		t.Errorf("settlement_legs holds %d rows (want 2), partition renamed %v", stored, part)
+	}
+	// The partition function now makes the renamed table's partitions.
+	exec("SELECT ensure_month_partitions('2027-01-05', '2027-01-05')")
+	if err := db.Pool.QueryRow(ctx, "SELECT to_regclass('settlement_legs_p202701') IS NOT NULL").Scan(&part); err != nil || !part {
+		t.Errorf("no settlement_legs partition for January: %v %v", part, err)
+	}
+
+	downTo(t, db, 11)
+	if got := legs(); got != before {
+		t.Errorf("table after down: %s, want %s", got, before)
 	}
 }

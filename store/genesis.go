@@ -79,7 +79,7 @@ func (db *DB) TrimPastCursor(ctx context.Context) (int64, error) {
 			// Block time never goes back, so rows above the cursor are at or after its time:
 			// the bound keeps older partitions out of the scan.
 			"DELETE FROM transactions WHERE block_time >= $2 AND height > $1",
-			"DELETE FROM transfer_legs WHERE block_time >= $2 AND height > $1",
+			"DELETE FROM settlement_legs WHERE block_time >= $2 AND height > $1",
 			"DELETE FROM balance_history WHERE block_time >= $2 AND height > $1",
 			"DELETE FROM reserve_attestations WHERE height > $1",
 			"DELETE FROM supply_history WHERE height > $1",

@@ -17,7 +17,7 @@ import (
 // time-ordered history, written at several rows per transaction, and the current holdings
 // and settlements, rewritten at every batch. Their primary keys stay, but for
 // DeferrablePrimaryKeys': the upserts of settlements and balances need theirs.
-var DeferrableTables = []string{"transactions", "transfer_legs", "balance_history", "balances", "settlements"}
+var DeferrableTables = []string{"transactions", "settlement_legs", "balance_history", "balances", "settlements"}
 
 // DeferrablePrimaryKeys are the tables whose primary key an initial load sets aside too: the
 // load only appends to them, with COPY, and nothing it runs reads through their keys. The
@@ -27,7 +27,7 @@ var DeferrableTables = []string{"transactions", "transfer_legs", "balance_histor
 // into a bare table, 424k with a primary key), while building them afterwards from rows
 // already in key order is a short sort. The trim after a crash still finds its rows without
 // them: it is bounded to the partitions at or after the cursor's block time.
-var DeferrablePrimaryKeys = []string{"balance_history", "transactions", "transfer_legs"}
+var DeferrablePrimaryKeys = []string{"balance_history", "transactions", "settlement_legs"}
 
 // DefaultIndexBuildMemory is the maintenance_work_mem an index rebuild asks for: enough to
 // sort a few million keys in memory, small beside the machine's.

@@ -23,7 +23,7 @@ import (
 type BlockRows struct {
 	Block         Block
 	Txs           []Transaction
-	Legs          []TransferLeg
+	Legs          []TransferLeg // settlement_legs: every leg but a plain transfer's, which its tx row stands for
 	Changes       []BalanceChange
 	NewMembers    []Member
 	NewAccounts   []Account
@@ -256,7 +256,7 @@ var appendTables = []table{
 				w.text(t.Memo)
 			}
 		}, []uint32{timestamptz, int8, int4, bytea, text, bytea, text, int8, text, int8, bytea, int4, text, text}},
-	{"transfer_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"},
+	{"settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, l := range b.Legs {
 				out = append(out, []any{l.BlockTime, l.Height, l.TxIdx, l.Seq, l.Leg, l.From, l.To, l.Asset, l.Amount})

@@ -2,7 +2,9 @@ package store
 
 import "time"
 
-// TransferLeg is a row of transfer_legs.
+// TransferLeg is a row of the transfer_legs view: a movement of an asset between two
+// accounts. A plain transfer's leg is its transaction row read another way, and is not
+// stored; the others are rows of settlement_legs.
 type TransferLeg struct {
 	BlockTime time.Time `gorm:"column:block_time;primaryKey"`
 	Height    int64     `gorm:"column:height;primaryKey"`
@@ -15,5 +17,5 @@ type TransferLeg struct {
 	Amount    int64     `gorm:"column:amount"`
 }
 
-// TableName implements gorm's Tabler.
+// TableName implements gorm's Tabler: reads see every leg.
 func (TransferLeg) TableName() string { return "transfer_legs" }

@@ -202,6 +202,6 @@ func Checksum(t testing.TB, db *store.DB, table string) string {
 
 // Tables are the tables ledgersync writes, for comparing databases table by table.
 var Tables = []string{
-	"members", "accounts", "assets", "blocks", "transactions", "transfer_legs", "balance_history",
+	"members", "accounts", "assets", "blocks", "transactions", "settlement_legs", "transfer_legs", "balance_history",
 	"balances", "settlements", "reserve_attestations", "supply_history", "daily_rollups",
 }
