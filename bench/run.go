@@ -41,6 +41,11 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			return fmt.Errorf("bench: no group %q; the groups are %v", g, Groups)
 		}
 	}
+	unlock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// A run killed before it could remove the directory leaves its chains behind, which
 	// this run would start from (its traffic then refused as replays): start empty.
 	if err := os.RemoveAll(cfg.Dir); err != nil {

@@ -1,14 +1,16 @@
 package bench
 
 import (
-	"fmt"
-	"os"
-
 	"context"
-	"github.com/jackc/pgx/v5"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
@@ -113,4 +115,24 @@ func pgxCount(ctx context.Context, url string, n *int) error {
 	}
 	defer conn.Close(ctx)
 	return conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname LIKE $1", fmt.Sprintf("lsbench_%%_%d", os.Getpid())).Scan(n)
+}
+
+// TestSecondBenchRefused: a bench in a scratch directory another bench holds stops at once
+// with a message naming the holder, and takes the directory once the first is done.
+func TestSecondBenchRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bench")
+	unlock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), Config{Dir: dir, Only: []string{"verify"}}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("another bench (pid %d)", os.Getpid())) {
+		t.Fatalf("second bench: %v", err)
+	}
+	unlock()
+	again, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("after the first is done: %v", err)
+	}
+	again()
 }
