@@ -232,7 +232,7 @@ func (s synth) loadTxs(ctx context.Context, db *store.DB, coinMoves *int64, prog
 			i := lo
 			var pending [][]any
 			var cur synthTx
-			return copyRows(ctx, db, "settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"}, func() ([]any, bool) {
+			return copyRows(ctx, db, "settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount", "tx_hash"}, func() ([]any, bool) {
 				for {
 					for len(pending) == 0 {
 						if i >= hi {
@@ -251,7 +251,7 @@ func (s synth) loadTxs(ctx context.Context, db *store.DB, coinMoves *int64, prog
 					if l[0] == "transfer" {
 						continue // the transfer_legs view reads it from the tx row
 					}
-					return []any{cur.time, cur.height, cur.idx, seq, l[0], l[1], l[2], l[3], l[4]}, true
+					return []any{cur.time, cur.height, cur.idx, seq, l[0], l[1], l[2], l[3], l[4], cur.hash}, true
 				}
 			})
 		})

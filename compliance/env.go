@@ -229,8 +229,8 @@ func (e *Env) loadCoinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time,
 		filter = " AND (l.from_addr = ANY($6) OR l.to_addr = ANY($6))"
 		args = append(args, accounts)
 	}
-	rows, err := e.q.Query(ctx, `SELECT l.height, l.tx_idx, l.seq, l.block_time, coalesce(t.hash, ''::bytea), l.from_addr, l.to_addr, l.amount, l.leg
-		FROM transfer_legs l LEFT JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
+	rows, err := e.q.Query(ctx, `SELECT l.height, l.tx_idx, l.seq, l.block_time, l.tx_hash, l.from_addr, l.to_addr, l.amount, l.leg
+		FROM transfer_legs l
 		WHERE l.asset = $1 AND l.block_time BETWEEN $2 AND $3 AND l.height BETWEEN $4 AND $5`+filter, args...)
 	if err != nil {
 		return nil, fmt.Errorf("coin legs: %w", err)

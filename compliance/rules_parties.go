@@ -193,11 +193,10 @@ func (e *Env) selfLegs(ctx context.Context, r Range) ([]leg, error) {
 			return fmt.Errorf("more than %d legs in %d..%d: evaluate fewer blocks: %w", maxLegs, r.From, r.To, ErrInvalid)
 		}
 		return nil
-	}, `SELECT l.height, l.tx_idx, l.block_time, coalesce(t.hash, ''::bytea), l.leg, l.from_addr, l.to_addr, l.asset, l.amount
+	}, `SELECT l.height, l.tx_idx, l.block_time, l.tx_hash, l.leg, l.from_addr, l.to_addr, l.asset, l.amount
 		FROM transfer_legs l
 		LEFT JOIN accounts f ON f.address = l.from_addr
 		LEFT JOIN accounts o ON o.address = l.to_addr
-		LEFT JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
 		WHERE l.block_time BETWEEN $1 AND $2 AND l.height BETWEEN $3 AND $4
 		  AND coalesce(f.owner_ref, 'unknown:'::bytea || l.from_addr) = coalesce(o.owner_ref, 'unknown:'::bytea || l.to_addr)
 		ORDER BY l.height, l.tx_idx, l.seq`,

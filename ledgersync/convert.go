@@ -19,6 +19,7 @@ type converter struct {
 
 // txSummary is what a transaction's body says it is about.
 type txSummary struct {
+	hash         []byte
 	signer       []byte
 	asset        string
 	amount       uint64
@@ -155,14 +156,14 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 		} else {
 			rows.Block.FailedCount++
 		}
-		var sum txSummary
+		sum := txSummary{hash: tx.Hash}
 		if dtx, err := ledger.DecodeTx(raw); err == nil {
 			tx.Memo = dtx.Memo
 			tx.Type = dtx.Body.Type().String()
 			tx.Signer = st.addr(dtx.Signer())
 			tx.Nonce = int64(dtx.Nonce)
 			sum = st.summarize(dtx.Body)
-			sum.signer = tx.Signer
+			sum.hash, sum.signer = tx.Hash, tx.Signer
 		}
 		txEvents, err := ledger.TxEvents(res)
 		if err != nil {
@@ -211,6 +212,10 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, evs []ledger.Event, sum *txSummary) error {
 	rows := st.rows
 	h, t := b.Height, rows.Block.Time
+	txHash := []byte{} // a block's own legs have no tx
+	if sum != nil {
+		txHash = sum.hash
+	}
 	var seq int16
 	for _, ev := range evs {
 		switch e := ev.(type) {
@@ -232,7 +237,7 @@ func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, ev
 			}
 			rows.Legs = append(rows.Legs, store.TransferLeg{
 				BlockTime: t, Height: h, TxIdx: int32(txIdx), Seq: seq, Leg: e.Leg,
-				From: st.addr(e.From), To: st.addr(e.To), Asset: e.Asset, Amount: amt,
+				From: st.addr(e.From), To: st.addr(e.To), Asset: e.Asset, Amount: amt, TxHash: txHash,
 			})
 			seq++
 		case *ledger.BalanceEvent:

@@ -55,6 +55,11 @@ func TestConvertFoldsTransferLegs(t *testing.T) {
 			if len(rows.Legs) != c.legs {
 				t.Errorf("%d leg rows, want %d: %+v", len(rows.Legs), c.legs, rows.Legs)
 			}
+			for _, l := range rows.Legs {
+				if string(l.TxHash) != string(rows.Txs[0].Hash) {
+					t.Errorf("leg %+v without its tx's hash %x", l, rows.Txs[0].Hash)
+				}
+			}
 			if tx := rows.Txs[0]; string(tx.Signer) != string(from[:]) || string(tx.Counterparty) != string(to[:]) || tx.Amount != 1225 || tx.Asset != "CNYS" {
 				t.Errorf("tx row %+v does not say what its leg says", tx)
 			}

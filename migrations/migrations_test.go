@@ -264,7 +264,8 @@ func TestFoldTransferLegs(t *testing.T) {
 	legs := func() string {
 		t.Helper()
 		var s string
-		if err := db.Pool.QueryRow(ctx, `SELECT string_agg(l::text, ';' ORDER BY height, tx_idx, seq) FROM transfer_legs l`).Scan(&s); err != nil {
+		if err := db.Pool.QueryRow(ctx, `SELECT string_agg((block_time, height, tx_idx, seq, leg, from_addr, to_addr, asset, amount)::text, ';'
+			ORDER BY height, tx_idx, seq) FROM transfer_legs`).Scan(&s); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -293,6 +294,13 @@ func TestFoldTransferLegs(t *testing.T) {
 	}
 	if stored != 2 || !part {
 		t.Errorf("settlement_legs holds %d rows (want 2), partition renamed %v", stored, part)
+	}
+	var hashes string
+	if err := db.Pool.QueryRow(ctx, "SELECT string_agg(encode(tx_hash, 'hex'), ',' ORDER BY tx_idx, seq) FROM transfer_legs").Scan(&hashes); err != nil {
+		t.Fatal(err)
+	}
+	if hashes != "01,03,03" {
+		t.Errorf("the legs' tx hashes are %s, want 01,03,03", hashes)
 	}
 	// The partition function now makes the renamed table's partitions.
 	exec("SELECT ensure_month_partitions('2027-01-05', '2027-01-05')")

@@ -22,7 +22,7 @@ func TestEncodedCopyMatches(t *testing.T) {
 				store.Transaction{BlockTime: at, Height: h, Idx: 1, Hash: []byte{0, byte(h)}, Code: 3, Reason: "undecodable"},
 				store.Transaction{BlockTime: at, Height: h, Idx: 2, Hash: []byte{1, byte(h)}, Type: "transfer", Signer: addr(3),
 					Member: "SZFE", Nonce: 1<<62 + h, Asset: "CNYS", Amount: -1 << 63, Counterparty: addr(4), Memo: "货款 ✓ 'q' \\ \"x\"\n"})
-			b.Legs = []store.TransferLeg{{BlockTime: at.Add(987654321), Height: h, TxIdx: 2, Seq: 0, Leg: "transfer", From: addr(3), To: addr(4), Asset: "CNYS", Amount: 1<<63 - 1}}
+			b.Legs = []store.TransferLeg{{BlockTime: at.Add(987654321), Height: h, TxIdx: 2, Seq: 0, Leg: "cash", From: addr(3), To: addr(4), Asset: "CNYS", Amount: 1<<63 - 1, TxHash: addr(9)}}
 			b.Changes = append(b.Changes, store.BalanceChange{BlockTime: at, Height: h, Account: addr(4), Asset: "CNYS", Delta: -5, Amount: 7, Locked: 7})
 			if h == 17 {
 				b.Txs, b.Legs, b.Changes = nil, nil, nil

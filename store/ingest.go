@@ -256,17 +256,17 @@ var appendTables = []table{
 				w.text(t.Memo)
 			}
 		}, []uint32{timestamptz, int8, int4, bytea, text, bytea, text, int8, text, int8, bytea, int4, text, text}},
-	{"settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount"},
+	{"settlement_legs", []string{"block_time", "height", "tx_idx", "seq", "leg", "from_addr", "to_addr", "asset", "amount", "tx_hash"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, l := range b.Legs {
-				out = append(out, []any{l.BlockTime, l.Height, l.TxIdx, l.Seq, l.Leg, l.From, l.To, l.Asset, l.Amount})
+				out = append(out, []any{l.BlockTime, l.Height, l.TxIdx, l.Seq, l.Leg, l.From, l.To, l.Asset, l.Amount, l.TxHash})
 			}
 			return out
 		}, nil,
 		func(w *copyWriter, b *BlockRows) {
 			for i := range b.Legs {
 				l := &b.Legs[i]
-				w.row(9)
+				w.row(10)
 				w.time(l.BlockTime)
 				w.int8(l.Height)
 				w.int4(l.TxIdx)
@@ -276,8 +276,9 @@ var appendTables = []table{
 				w.bytea(l.To)
 				w.text(l.Asset)
 				w.int8(l.Amount)
+				w.bytea(l.TxHash)
 			}
-		}, []uint32{timestamptz, int8, int4, int2, text, bytea, bytea, text, int8}},
+		}, []uint32{timestamptz, int8, int4, int2, text, bytea, bytea, text, int8, bytea}},
 	{"balance_history", []string{"block_time", "height", "account", "asset", "delta", "amount", "locked"},
 		func(b *BlockRows, out [][]any) [][]any {
 			for _, c := range b.Changes {

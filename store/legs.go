@@ -15,6 +15,8 @@ type TransferLeg struct {
 	To        []byte    `gorm:"column:to_addr"`
 	Asset     string    `gorm:"column:asset"`
 	Amount    int64     `gorm:"column:amount"`
+	// TxHash is the hash of the leg's transaction; empty for a block's own leg (TxIdx -1).
+	TxHash []byte `gorm:"column:tx_hash"`
 }
 
 // TableName implements gorm's Tabler: reads see every leg.
