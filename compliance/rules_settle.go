@@ -113,16 +113,10 @@ type dvpSettlement struct {
 	assetLegs, cashLegs int64
 }
 
-// txPos is a transaction's place in the chain.
-type txPos struct {
-	height int64
-	idx    int32
-}
-
-// evalDvPAtom finds the range's DvPs whose transaction did not move both legs. Each of its
-// three reads is a range scan of one table along its primary key, joined here: one SQL join
-// of the three, planned on the statistics of tables still being loaded, chose a nested loop
-// that took a minute for 50k transactions.
+// evalDvPAtom finds the range's DvPs whose transaction did not move both legs. A DvP's id is
+// its transaction's hash, which its legs carry. Each of its two reads is a range scan of one
+// table along its primary key, joined here: one SQL join, planned on the statistics of
+// tables still being loaded, chose a nested loop that took a minute for 50k transactions.
 func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 	ts, err := e.trades(ctx, r.From, r.To)
 	if err != nil {
@@ -141,30 +135,15 @@ func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 	if len(order) == 0 {
 		return nil, nil
 	}
-	byPos := map[txPos]*dvpSettlement{}
-	err = e.scan(ctx, "dvp transactions", func(rows pgx.Rows) error {
-		var hash []byte
-		var p txPos
-		if err := rows.Scan(&hash, &p.height, &p.idx); err != nil {
-			return err
-		}
-		if d := byID[string(hash)]; d != nil && d.height == p.height {
-			byPos[p] = d
-		}
-		return nil
-	}, `SELECT hash, height, idx FROM transactions
-		WHERE block_time BETWEEN $3 AND $4 AND height BETWEEN $1 AND $2 AND type = 'settle_dvp' AND code = 0`,
-		r.From, r.To, r.FromTime, r.ToTime)
-	if err != nil {
-		return nil, err
-	}
+	// A DvP's legs are rows of settlement_legs: the transfer_legs view adds plain transfers only.
+	var hash []byte
+	var height int64
+	var leg string
 	err = e.scan(ctx, "dvp legs", func(rows pgx.Rows) error {
-		var p txPos
-		var leg string
-		if err := rows.Scan(&p.height, &p.idx, &leg); err != nil {
+		if err := rows.Scan(&height, &hash, &leg); err != nil {
 			return err
 		}
-		if d := byPos[p]; d != nil {
+		if d := byID[string(hash)]; d != nil && d.height == height {
 			if leg == "asset" {
 				d.assetLegs++
 			} else {
@@ -172,7 +151,7 @@ func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 			}
 		}
 		return nil
-	}, `SELECT height, tx_idx, leg FROM transfer_legs
+	}, `SELECT height, tx_hash, leg FROM settlement_legs
 		WHERE block_time BETWEEN $3 AND $4 AND height BETWEEN $1 AND $2 AND leg IN ('asset', 'cash')`,
 		r.From, r.To, r.FromTime, r.ToTime)
 	if err != nil {
