@@ -24,7 +24,7 @@ type txSummary struct {
 	asset        string
 	amount       uint64
 	counterparty []byte
-	transfer     bool // a plain transfer, whose row stands for its leg
+	transfer     bool // a successful plain transfer, whose row stands for its leg
 	folded       bool // that leg was read
 }
 
@@ -164,6 +164,8 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 			tx.Nonce = int64(dtx.Nonce)
 			sum = st.summarize(dtx.Body)
 			sum.hash, sum.signer = tx.Hash, tx.Signer
+			// The transfer_legs view reads legs from successful transfers' rows only.
+			sum.transfer = sum.transfer && res.Code == 0
 		}
 		txEvents, err := ledger.TxEvents(res)
 		if err != nil {
@@ -172,7 +174,7 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 		if err := c.events(st, b, i, txEvents, &sum); err != nil {
 			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
 		}
-		if res.Code == 0 && sum.transfer && !sum.folded {
+		if sum.transfer && !sum.folded {
 			return nil, fmt.Errorf("block %d tx %d: a successful transfer without its leg", b.Height, i)
 		}
 		if tx.Signer != nil {
@@ -224,10 +226,10 @@ func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, ev
 			if err != nil {
 				return err
 			}
-			if e.Leg == "transfer" {
+			if e.Leg == "transfer" && sum != nil && sum.transfer {
 				// The transfer_legs view reads a plain transfer's leg from its tx row: that
 				// row must say what the leg says, or the view would be wrong.
-				if sum == nil || !sum.transfer || seq != 0 || !bytes.Equal(sum.signer, e.From[:]) || !bytes.Equal(sum.counterparty, e.To[:]) ||
+				if seq != 0 || !bytes.Equal(sum.signer, e.From[:]) || !bytes.Equal(sum.counterparty, e.To[:]) ||
 					sum.asset != e.Asset || sum.amount != e.Amount {
 					return fmt.Errorf("transfer leg %x->%x %d %s differs from its transaction", e.From[:], e.To[:], e.Amount, e.Asset)
 				}

@@ -27,21 +27,25 @@ func TestConvertFoldsTransferLegs(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		evs  []ledger.Event
+		code uint32
 		legs int    // rows of settlement_legs
 		err  string // what the error says, if one
 	}{
-		{"its own leg", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer")}, 0, ""},
-		{"another amount", []ledger.Event{leg(from, to, "CNYS", 1224, "transfer")}, 0, "differs from its transaction"},
-		{"another recipient", []ledger.Event{leg(from, other, "CNYS", 1225, "transfer")}, 0, "differs from its transaction"},
-		{"another payer", []ledger.Event{leg(other, to, "CNYS", 1225, "transfer")}, 0, "differs from its transaction"},
-		{"another asset", []ledger.Event{leg(from, to, "SSE600000", 1225, "transfer")}, 0, "differs from its transaction"},
-		{"no leg", nil, 0, "without its leg"},
-		{"two of them", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer"), leg(from, to, "CNYS", 1225, "transfer")}, 0, "differs from its transaction"},
-		{"settlement legs are kept", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer"), leg(to, other, "SSE600000", 3, "settlement")}, 1, ""},
+		{"its own leg", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer")}, 0, 0, ""},
+		{"another amount", []ledger.Event{leg(from, to, "CNYS", 1224, "transfer")}, 0, 0, "differs from its transaction"},
+		{"another recipient", []ledger.Event{leg(from, other, "CNYS", 1225, "transfer")}, 0, 0, "differs from its transaction"},
+		{"another payer", []ledger.Event{leg(other, to, "CNYS", 1225, "transfer")}, 0, 0, "differs from its transaction"},
+		{"another asset", []ledger.Event{leg(from, to, "SSE600000", 1225, "transfer")}, 0, 0, "differs from its transaction"},
+		{"no leg", nil, 0, 0, "without its leg"},
+		{"two of them", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer"), leg(from, to, "CNYS", 1225, "transfer")}, 0, 0, "differs from its transaction"},
+		{"settlement legs are kept", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer"), leg(to, other, "SSE600000", 3, "settlement")}, 0, 1, ""},
+		// The view shows no failed tx's leg: were one to move something, it is stored.
+		{"a failed transfer's leg is kept", []ledger.Event{leg(from, to, "CNYS", 1225, "transfer")}, 20, 1, ""},
+		{"a failed transfer without one", nil, 20, 0, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := &node.CommittedBlock{Height: 5, Time: time.Unix(1_780_000_000, 0), Hash: []byte{5}, Txs: [][]byte{raw},
-				TxResults: []*abci.ExecTxResult{{Data: ledger.EncodeEvents(c.evs)}}}
+				TxResults: []*abci.ExecTxResult{{Code: c.code, Data: ledger.EncodeEvents(c.evs)}}}
 			rows, err := (&converter{sponsors: map[string]string{}}).convert(b)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
