@@ -308,9 +308,11 @@ func evalWatch(ctx context.Context, e *Env, p *WatchParams, r Range) ([]Finding,
 	if len(list) == 0 {
 		return nil, nil
 	}
+	// A plain transfer's leg is its signer and counterparty, which the first part reads: the
+	// second reads the stored legs only.
 	rows, err = e.q.Query(ctx, `SELECT height, block_time, hash, type, signer, counterparty, code FROM transactions
 			WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND (signer = ANY($5) OR counterparty = ANY($5))
-		UNION SELECT t.height, t.block_time, t.hash, t.type, l.from_addr, l.to_addr, t.code FROM transfer_legs l
+		UNION SELECT t.height, t.block_time, t.hash, t.type, l.from_addr, l.to_addr, t.code FROM settlement_legs l
 			JOIN transactions t ON t.block_time = l.block_time AND t.height = l.height AND t.idx = l.tx_idx
 			WHERE l.block_time BETWEEN $1 AND $2 AND l.height BETWEEN $3 AND $4 AND (l.from_addr = ANY($5) OR l.to_addr = ANY($5))
 		ORDER BY 1, 3`, r.FromTime, r.ToTime, r.From, r.To, list)

@@ -17,7 +17,8 @@ type converter struct {
 	sponsors map[string]string // account address bytes -> member id
 }
 
-// txSummary is what a transaction's body says it is about.
+// txSummary is what a transaction is about, as its body says, and what its events must
+// agree with: the events of a plain transfer fold its leg into its row.
 type txSummary struct {
 	hash         []byte
 	signer       []byte
@@ -102,8 +103,9 @@ const arenaPerTx = 120
 
 // keep copies p into the block's arena and returns the copy, capped so that appending to it
 // cannot reach the next one. The addresses and hashes of a block's rows, six or so per tx,
-// each in its own allocation took about 0.5 CPU-s per 1M txs, and more in the GC. The rows of a block share its arena's chunks, and live as long as one another;
-// whoever keeps one field of a row beyond the block's rows copies it (Worker.hold).
+// each in its own allocation took about 0.5 CPU-s per 1M txs, and more in the GC. The rows
+// of a block share its arena's chunks, and live as long as one another; whoever keeps one
+// field of a row beyond the block's rows copies it (Worker.hold).
 func (st *blockState) keep(p []byte) []byte {
 	if cap(st.arena)-len(st.arena) < len(p) {
 		st.arena = make([]byte, 0, max(64<<10, len(p)))
@@ -156,17 +158,18 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 		} else {
 			rows.Block.FailedCount++
 		}
-		sum := txSummary{hash: tx.Hash}
+		var sum txSummary
 		if dtx, err := ledger.DecodeTx(raw); err == nil {
 			tx.Memo = dtx.Memo
 			tx.Type = dtx.Body.Type().String()
 			tx.Signer = st.addr(dtx.Signer())
 			tx.Nonce = int64(dtx.Nonce)
 			sum = st.summarize(dtx.Body)
-			sum.hash, sum.signer = tx.Hash, tx.Signer
+			sum.signer = tx.Signer
 			// The transfer_legs view reads legs from successful transfers' rows only.
 			sum.transfer = sum.transfer && res.Code == 0
 		}
+		sum.hash = tx.Hash
 		txEvents, err := ledger.TxEvents(res)
 		if err != nil {
 			return nil, fmt.Errorf("block %d tx %d events: %w", b.Height, i, err)

@@ -86,18 +86,27 @@ COMMENT ON COLUMN transfer_legs.asset IS 'Asset symbol.';
 COMMENT ON COLUMN transfer_legs.amount IS 'Amount in smallest units.';
 COMMENT ON COLUMN transfer_legs.tx_hash IS 'Hash of the leg''s transaction; empty for a block''s own (tx_idx -1).';
 
+-- The partitioned tables are read from the catalog rather than named: a migration that
+-- renames or adds one need not restate this function.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION ensure_month_partitions(t_from timestamptz, t_to timestamptz) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     m    timestamp := date_trunc('month', t_from AT TIME ZONE 'UTC');
     last timestamp := t_to AT TIME ZONE 'UTC';
+    tbls text[];
     tbl  text;
     part text;
     made integer := 0;
 BEGIN
+    SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') INTO tbls
+        FROM pg_partitioned_table p
+        JOIN pg_class c ON c.oid = p.partrelid
+        JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+        WHERE p.partstrat = 'r' AND p.partnatts = 1 AND a.attname = 'block_time'
+          AND c.relnamespace = current_schema()::regnamespace;
     WHILE m <= last LOOP
-        FOREACH tbl IN ARRAY ARRAY['transactions', 'settlement_legs', 'balance_history'] LOOP
+        FOREACH tbl IN ARRAY tbls LOOP
             part := tbl || '_p' || to_char(m, 'YYYYMM');
             IF to_regclass(part) IS NULL THEN
                 EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
@@ -111,7 +120,7 @@ BEGIN
 END;
 $$;
 -- +goose StatementEnd
-COMMENT ON FUNCTION ensure_month_partitions(timestamptz, timestamptz) IS 'Creates the missing monthly partitions of transactions, settlement_legs and balance_history covering a time range.';
+COMMENT ON FUNCTION ensure_month_partitions(timestamptz, timestamptz) IS 'Creates the missing monthly partitions, covering a time range, of every table partitioned by block_time (transactions, settlement_legs and balance_history).';
 
 -- +goose Down
 DROP VIEW transfer_legs;

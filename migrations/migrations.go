@@ -75,6 +75,20 @@ func Down(ctx context.Context, db *sql.DB, log *slog.Logger) (bool, error) {
 	return true, nil
 }
 
+// DownTo rolls back every applied migration above version and returns how many it rolled
+// back.
+func DownTo(ctx context.Context, db *sql.DB, version int64, log *slog.Logger) (int, error) {
+	p, err := provider(db, log)
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.DownTo(ctx, version)
+	if err != nil {
+		return len(res), fmt.Errorf("migrate down to %d: %w", version, err)
+	}
+	return len(res), nil
+}
+
 // Statuses lists every migration in order with whether it is applied.
 func Statuses(ctx context.Context, db *sql.DB) ([]Status, error) {
 	p, err := provider(db, nil)

@@ -88,24 +88,8 @@ func renamed(names []string) []string {
 // downTo rolls migrations back until version is the last one applied.
 func downTo(t *testing.T, db *store.DB, version int64) {
 	t.Helper()
-	ctx := context.Background()
-	for {
-		st, err := migrations.Statuses(ctx, db.SQL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		last := int64(0)
-		for _, s := range st {
-			if s.Applied {
-				last = max(last, s.Version)
-			}
-		}
-		if last <= version {
-			return
-		}
-		if ok, err := migrations.Down(ctx, db.SQL(), slog.New(slog.DiscardHandler)); err != nil || !ok {
-			t.Fatalf("down from %d: %v %v", last, ok, err)
-		}
+	if _, err := migrations.DownTo(context.Background(), db.SQL(), version, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -302,14 +286,22 @@ func TestFoldTransferLegs(t *testing.T) {
 	if hashes != "01,03,03" {
 		t.Errorf("the legs' tx hashes are %s, want 01,03,03", hashes)
 	}
-	// The partition function now makes the renamed table's partitions.
-	exec("SELECT ensure_month_partitions('2027-01-05', '2027-01-05')")
-	if err := db.Pool.QueryRow(ctx, "SELECT to_regclass('settlement_legs_p202701') IS NOT NULL").Scan(&part); err != nil || !part {
-		t.Errorf("no settlement_legs partition for January: %v %v", part, err)
+	// The partition function now makes the renamed table's partitions, and the others'.
+	parts := func(month string, tables ...string) {
+		t.Helper()
+		exec("SELECT ensure_month_partitions($1, $1)", month+"-05")
+		for _, tbl := range tables {
+			name := tbl + "_p" + strings.ReplaceAll(month, "-", "")
+			if err := db.Pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&part); err != nil || !part {
+				t.Errorf("no partition %s: %v %v", name, part, err)
+			}
+		}
 	}
+	parts("2027-01", "transactions", "settlement_legs", "balance_history")
 
 	downTo(t, db, 11)
 	if got := legs(); got != before {
 		t.Errorf("table after down: %s, want %s", got, before)
 	}
+	parts("2027-02", "transactions", "transfer_legs", "balance_history")
 }

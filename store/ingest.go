@@ -359,7 +359,10 @@ func keyOrder(ch []BalanceChange) []int32 {
 	}
 	perm := make([]pos, len(ch))
 	for i := range perm {
-		perm[i] = pos{binary.BigEndian.Uint64(ch[i].Account), int32(i)}
+		// Zero-padded, so that an account shorter than 8 bytes sorts as bytes.Compare has it.
+		var p [8]byte
+		copy(p[:], ch[i].Account)
+		perm[i] = pos{binary.BigEndian.Uint64(p[:]), int32(i)}
 	}
 	slices.SortFunc(perm, func(x, y pos) int {
 		if c := cmp.Compare(x.prefix, y.prefix); c != 0 {
