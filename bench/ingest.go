@@ -105,15 +105,16 @@ func (s *scratch) syncAgain(ctx context.Context, c *memchain.Chain, g store.Gene
 // ingestRows are the catch-up figure without the rules, the raw COPY beside it, and the table
 // sizes the catch-up left in db.
 func (s *scratch) ingestRows(ctx context.Context, db *store.DB, off *catchUpRun, txs int, top int64, progress func(string, ...any)) ([]Row, error) {
-	var legs, stored, changes int64
-	if err := db.Pool.QueryRow(ctx, "SELECT (SELECT count(*) FROM transfer_legs), (SELECT count(*) FROM settlement_legs), (SELECT count(*) FROM balance_history)").Scan(&legs, &stored, &changes); err != nil {
+	var legs, stored, changes, chunks int64
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM transfer_legs), (SELECT count(*) FROM settlement_legs),
+		(SELECT coalesce(sum(cardinality(heights)), 0) FROM balance_chunks), (SELECT count(*) FROM balance_chunks)`).Scan(&legs, &stored, &changes, &chunks); err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
 	elapsed := off.elapsed
 	rows := []Row{{
 		Name: "catch-up ingest (ledgersync, COPY)", Value: off.rate(txs), Unit: "tx/s", Goal: 100_000,
-		Note: fmt.Sprintf("%d txs in %d blocks with %d legs (%d not a transfer's, stored apart) and %d balance rows from an empty database in %.1f s: %.0f rows/s, %d write transactions",
-			txs, top, legs, stored, changes, elapsed.Seconds(), float64(off.sync.Rows)/elapsed.Seconds(), off.sync.Batches),
+		Note: fmt.Sprintf("%d txs in %d blocks with %d legs (%d not a transfer's, stored apart) and %d balance changes (in %d chunks) from an empty database in %.1f s: %.0f rows/s, %d write transactions",
+			txs, top, legs, stored, changes, chunks, elapsed.Seconds(), float64(off.sync.Rows)/elapsed.Seconds(), off.sync.Batches),
 	}}
 
 	progress("ingest: raw COPY of the same transaction rows")
@@ -173,7 +174,7 @@ func (s *scratch) rawCopy(ctx context.Context, from *store.DB) (Row, error) {
 }
 
 // sizedTables are the tables whose size per million transactions the bench prints.
-var sizedTables = []string{"transactions", "settlement_legs", "balance_history", "balances", "daily_rollups", "blocks"}
+var sizedTables = []string{"transactions", "settlement_legs", "balance_chunks", "balances", "daily_rollups", "blocks"}
 
 // tableSizes reads each table's size with its indexes and partitions, per million txs.
 func tableSizes(ctx context.Context, db *store.DB, txs int) ([]Row, error) {

@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -205,11 +206,15 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		}
 		return x, nil
 	}
-	var hist []row
+	var hist, straddle []row
 	if since > 1 {
-		err := e.balancesBefore(ctx, accts, symbols, since, func(rows pgx.Rows) error {
+		err := e.balancesBefore(ctx, accts, symbols, since, r.To, func(rows pgx.Rows) error {
 			x, err := scanRow(rows)
-			hist = append(hist, x)
+			if x.height >= since {
+				straddle = append(straddle, x)
+			} else {
+				hist = append(hist, x)
+			}
 			return err
 		})
 		if err != nil {
@@ -217,6 +222,7 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		}
 	}
 	base := len(hist)
+	hist = append(hist, straddle...)
 	err = e.scan(ctx, "holding changes", func(rows pgx.Rows) error {
 		x, err := scanRow(rows)
 		hist = append(hist, x)
@@ -224,12 +230,18 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 			return fmt.Errorf("more than %d rows: evaluate fewer blocks: %w", maxHoldRows, ErrInvalid)
 		}
 		return err
-	}, `SELECT account, asset, height, block_time, amount FROM balance_history
-		WHERE account = ANY($1) AND asset = ANY($2) AND height BETWEEN $3 AND $4 AND block_time <= $5 ORDER BY height`,
+	}, `SELECT bc.account, bc.asset, u.height, b.time, u.amount FROM balance_chunks bc
+		CROSS JOIN LATERAL unnest(bc.heights, bc.amounts) u(height, amount)
+		JOIN blocks b ON b.height = u.height
+		WHERE bc.account = ANY($1) AND bc.asset = ANY($2) AND bc.height BETWEEN $3 AND $4 AND bc.block_time <= $5
+		  AND u.height <= $4`,
 		accts, symbols, since, r.To, r.ToTime)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The changes in chunks that started before since come first; the fold wants them all
+	// in height order.
+	slices.SortStableFunc(hist[base:], func(a, b row) int { return cmp.Compare(a.height, b.height) })
 	supplies, err := e.supplies(ctx, symbols, since, r.To)
 	if err != nil {
 		return nil, nil, err
@@ -268,17 +280,21 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 	return out, assets, nil
 }
 
-// balancesBefore calls each with the last balance row before height h (columns account,
-// asset, height, block_time, amount) of every holding of accounts in assets that has one.
-// One probe per holding along the key (account, asset, height): a scan of the holders'
-// history before h, sorted to keep the last row of each, took six times as long for 10k
-// accounts and 200 blocks.
-func (e *Env) balancesBefore(ctx context.Context, accounts [][]byte, assets []string, h int64, each func(pgx.Rows) error) error {
-	return e.scan(ctx, fmt.Sprintf("balances before %d", h), each, `SELECT a.account, s.asset, b.height, b.block_time, b.amount
+// balancesBefore calls each with the last balance change before height since (columns
+// account, asset, height, block_time, amount) of every holding of accounts in assets that
+// has one, and with the changes up to to that follow it in the same chunk, which a scan of
+// the chunks that start at or after since does not find. One probe per holding along the
+// key (account, asset, height): a scan of the holders' history before since, sorted to keep
+// the last row of each, took six times as long for 10k accounts and 200 blocks.
+func (e *Env) balancesBefore(ctx context.Context, accounts [][]byte, assets []string, since, to int64, each func(pgx.Rows) error) error {
+	return e.scan(ctx, fmt.Sprintf("balances before %d", since), each, `SELECT a.account, s.asset, u.height, b.time, u.amount
 		FROM unnest($1::bytea[]) a(account) CROSS JOIN unnest($2::text[]) s(asset)
-		CROSS JOIN LATERAL (SELECT height, block_time, amount FROM balance_history bh
-			WHERE bh.account = a.account AND bh.asset = s.asset AND bh.height < $3 ORDER BY bh.height DESC LIMIT 1) b`,
-		accounts, assets, h)
+		CROSS JOIN LATERAL (SELECT heights, amounts, width_bucket($3 - 1, heights) AS k FROM balance_chunks bc
+			WHERE bc.account = a.account AND bc.asset = s.asset AND bc.height < $3 ORDER BY bc.height DESC LIMIT 1) c
+		CROSS JOIN LATERAL unnest(c.heights[c.k:], c.amounts[c.k:]) u(height, amount)
+		JOIN blocks b ON b.height = u.height
+		WHERE u.height <= $4`,
+		accounts, assets, since, to)
 }
 
 // supplySeries is each asset's supply after each block that changed it, ascending.

@@ -781,14 +781,15 @@ func addrKey(b []byte) ledger.Address {
 // coinBalancesAfter folds the range's coin movements (all of them, in order, from height
 // from) onto the accounts' balances before it, and returns their balances after each block.
 // A coin balance moves only by legs, mints and burns (a lock moves nothing), all of them
-// among the movements: reading the same from balance_history took a second for a range of
+// among the movements: reading the same from the balance history took a second for a range of
 // a million transactions, three times the fold with its one probe per account.
 func (e *Env) coinBalancesAfter(ctx context.Context, moves []coinMove, accounts [][]byte, from int64) (blockBalances, error) {
 	cur := map[ledger.Address]*int64{}
 	for _, a := range accounts {
 		cur[addrKey(a)] = new(int64)
 	}
-	err := e.balancesBefore(ctx, accounts, []string{ledger.CoinSymbol}, from, func(rows pgx.Rows) error {
+	// Up to from-1: only the balance before the range, which the movements then fold.
+	err := e.balancesBefore(ctx, accounts, []string{ledger.CoinSymbol}, from, from-1, func(rows pgx.Rows) error {
 		var a []byte
 		var amount int64
 		if err := rows.Scan(&a, nil, nil, nil, &amount); err != nil {

@@ -401,7 +401,7 @@ func TestRowsPastCursorRemoved(t *testing.T) {
 	b, _ := src.Block(ctx, cur.Height+1)
 	for _, q := range []string{
 		`INSERT INTO blocks VALUES ($1, '\x00', $2, '\x00', '\x00', 0, 0)`,
-		`INSERT INTO balance_history VALUES ($2, $1, '\x0102', 'CNYS', 5, 5, 0)`,
+		`INSERT INTO balance_chunks VALUES ($2, $1::bigint, $1::bigint, '\x0102', 'CNYS', ARRAY[$1::bigint], '{5}', '{5}', '{0}')`,
 		`INSERT INTO transactions (block_time, height, idx, hash, type, code) VALUES ($2, $1, 0, '\x00', 'transfer', 0)`,
 	} {
 		if _, err := db.Pool.Exec(ctx, q, cur.Height+1, b.Time); err != nil {

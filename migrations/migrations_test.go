@@ -76,11 +76,12 @@ func TestUpDownUp(t *testing.T) {
 	}
 }
 
-// renamed is names with settlement_legs called by its name before 00012.
+// renamed is names with settlement_legs and balance_chunks called by their names before
+// 00012 and 00013.
 func renamed(names []string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = strings.ReplaceAll(n, "settlement_legs", "transfer_legs")
+		out[i] = strings.NewReplacer("settlement_legs", "transfer_legs", "balance_chunks", "balance_history").Replace(n)
 	}
 	return out
 }
@@ -182,6 +183,8 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 		"transactions_transfer_to_idx": "(counterparty, block_time DESC) WHERE ((code = 0) AND (type = 'transfer'::text))",
 		"settlement_legs_from_idx":     "settlement_legs USING btree (from_addr, block_time DESC)",
 		"settlement_legs_pkey":         "(block_time, height, tx_idx, seq)",
+		// 00013's.
+		"balance_chunks_pkey": "(account, asset, height, block_time)",
 	}
 	for name, part := range want {
 		var exists bool
@@ -200,8 +203,16 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, "SELECT definition FROM deferred_indexes WHERE name = $1", store.TablesAnalyze).Scan(&analyze); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(analyze, "settlement_legs") || strings.Contains(analyze, "transfer_legs") {
+	if !strings.Contains(analyze, "settlement_legs") || strings.Contains(analyze, "transfer_legs") ||
+		!strings.Contains(analyze, "balance_chunks") || strings.Contains(analyze, "balance_history") {
 		t.Errorf("the load will analyze %q", analyze)
+	}
+	var rebuild string
+	if err := db.Pool.QueryRow(ctx, "SELECT definition FROM deferred_indexes WHERE name = $1", store.BalancesRebuild).Scan(&rebuild); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rebuild, "FROM balance_chunks") {
+		t.Errorf("the load will rebuild the balances with %q", rebuild)
 	}
 	if _, err := db.RestoreIndexes(ctx, log, nil); err != nil {
 		t.Fatal(err)
@@ -297,11 +308,71 @@ func TestFoldTransferLegs(t *testing.T) {
 			}
 		}
 	}
-	parts("2027-01", "transactions", "settlement_legs", "balance_history")
+	parts("2027-01", "transactions", "settlement_legs", "balance_chunks")
 
 	downTo(t, db, 11)
 	if got := legs(); got != before {
 		t.Errorf("table after down: %s, want %s", got, before)
 	}
 	parts("2027-02", "transactions", "transfer_legs", "balance_history")
+}
+
+// TestBalanceChunks applies 00013 to a balance history of two holdings, one with 300
+// changes in a month and one more in the next: the balance_history view shows the rows the
+// table held, in chunks of at most 256 changes that stay in their month, and going down
+// gives the table back as it was.
+func TestBalanceChunks(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	log := slog.New(slog.DiscardHandler)
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	downTo(t, db, 12)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Block h at a minute past the first of which, the last one in December.
+	exec("SELECT ensure_month_partitions('2026-11-01', '2026-12-31')")
+	exec(`INSERT INTO blocks (height, hash, time, proposer, app_hash, tx_count, failed_count)
+		SELECT h, int8send(h), CASE WHEN h = 301 THEN '2026-12-01'::timestamptz ELSE '2026-11-01'::timestamptz + h * interval '1 minute' END,
+			'\x00', '\x00', 1, 0 FROM generate_series(1, 301) h`)
+	exec(`INSERT INTO balance_history (block_time, height, account, asset, delta, amount, locked)
+		SELECT b.time, b.height, '\xaa'::bytea, 'CNYS', 10, 10 * b.height, b.height % 3 FROM blocks b
+		UNION ALL SELECT time, height, '\xbb'::bytea, 'SSE600000', -1, 1000 - height, 0 FROM blocks WHERE height % 100 = 1`)
+	history := func() string {
+		t.Helper()
+		var s string
+		if err := db.Pool.QueryRow(ctx, `SELECT md5(string_agg((block_time, height, account, asset, delta, amount, locked)::text, ';'
+			ORDER BY account, asset, height)) || count(*) FROM balance_history`).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := history()
+	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
+		t.Fatal(err)
+	}
+	if got := history(); got != before {
+		t.Errorf("view after up: %s, want %s", got, before)
+	}
+	var chunks string
+	if err := db.Pool.QueryRow(ctx, `SELECT string_agg(format('%s:%s-%s/%s', asset, height, last_height, cardinality(heights)), ' '
+		ORDER BY account, asset, height) FROM balance_chunks`).Scan(&chunks); err != nil {
+		t.Fatal(err)
+	}
+	if want := "CNYS:1-256/256 CNYS:257-300/44 CNYS:301-301/1 SSE600000:1-201/3 SSE600000:301-301/1"; chunks != want {
+		t.Errorf("chunks %s, want %s", chunks, want)
+	}
+	var inDecember int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM balance_chunks_p202612").Scan(&inDecember); err != nil || inDecember != 2 {
+		t.Errorf("%d chunks in December's partition, want 2: %v", inDecember, err)
+	}
+	downTo(t, db, 12)
+	if got := history(); got != before {
+		t.Errorf("table after down: %s, want %s", got, before)
+	}
 }

@@ -18,7 +18,8 @@ type Balance struct {
 // TableName implements gorm's Tabler.
 func (Balance) TableName() string { return "balances" }
 
-// BalanceChange is a row of balance_history: a holding after a block that changed it.
+// BalanceChange is a row of balance_history: a holding after a block that changed it. It is
+// stored in a balance_chunks row with the holding's other changes of the same batch.
 type BalanceChange struct {
 	BlockTime time.Time `gorm:"column:block_time;primaryKey"`
 	Height    int64     `gorm:"column:height;primaryKey"`
@@ -65,8 +66,10 @@ type Holdings struct {
 	Holdings  []Holding
 }
 
-// HoldingsAt answers from balance history: for each account and asset, the last change at or
-// below the height. The block's time bounds the scan, so months after it are never read.
+// HoldingsAt answers from balance history: for each account and asset, the last chunk that
+// starts at or below the height, and in it the last change at or below (width_bucket counts
+// the chunk's heights up to the height). The block's time bounds the scan, so months after
+// it are never read.
 func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error) {
 	if len(q.Account) == 0 && q.Asset == "" {
 		return nil, fmt.Errorf("holdings: an account or an asset is required: %w", ErrInvalid)
@@ -111,7 +114,7 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 	if q.Asset != "" {
 		// A probe along the key (account, asset, height) for each account in address order,
 		// so that a page stops once it has its holders. Every holder is a registered account.
-		args = []any{q.Asset, blk.Height, blk.Time}
+		args = []any{blk.Height, q.Asset, blk.Height, blk.Time}
 		where := ""
 		if len(q.Account) > 0 {
 			where += " AND ac.address = ?"
@@ -121,25 +124,27 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 			where += " AND ac.address > ?"
 			args = append(args, q.AfterAccount)
 		}
-		sql = `SELECT ac.address AS account, h.asset, h.amount, h.locked, h.height FROM accounts ac
-			CROSS JOIN LATERAL (SELECT asset, amount, locked, height FROM balance_history bh
-				WHERE bh.account = ac.address AND bh.asset = ? AND bh.height <= ? AND bh.block_time <= ?
-				ORDER BY bh.height DESC LIMIT 1) h
-		WHERE (h.amount > 0 OR h.locked > 0)` + where + `
+		sql = `SELECT ac.address AS account, c.asset, c.amounts[c.k] AS amount, c.locked[c.k] AS locked, c.heights[c.k] AS height
+		FROM accounts ac
+		CROSS JOIN LATERAL (SELECT asset, amounts, locked, heights, width_bucket(?::bigint, heights) AS k FROM balance_chunks bc
+				WHERE bc.account = ac.address AND bc.asset = ? AND bc.height <= ? AND bc.block_time <= ?
+				ORDER BY bc.height DESC LIMIT 1) c
+		WHERE (c.amounts[c.k] > 0 OR c.locked[c.k] > 0)` + where + `
 		ORDER BY ac.address LIMIT ?`
 	} else {
 		// One account: a probe along the key for each asset.
-		args = []any{q.Account, blk.Height, blk.Time}
+		args = []any{blk.Height, q.Account, blk.Height, blk.Time}
 		after := ""
 		if len(q.AfterAccount) > 0 {
-			after = " AND bh.account > ?"
+			after = " AND bc.account > ?"
 			args = append(args, q.AfterAccount)
 		}
-		sql = `SELECT h.account, a.symbol AS asset, h.amount, h.locked, h.height FROM assets a
-			CROSS JOIN LATERAL (SELECT account, amount, locked, height FROM balance_history bh
-				WHERE bh.asset = a.symbol AND bh.account = ? AND bh.height <= ? AND bh.block_time <= ?` + after + `
-				ORDER BY bh.height DESC LIMIT 1) h
-		WHERE h.amount > 0 OR h.locked > 0
+		sql = `SELECT c.account, a.symbol AS asset, c.amounts[c.k] AS amount, c.locked[c.k] AS locked, c.heights[c.k] AS height
+		FROM assets a
+		CROSS JOIN LATERAL (SELECT account, amounts, locked, heights, width_bucket(?::bigint, heights) AS k FROM balance_chunks bc
+				WHERE bc.asset = a.symbol AND bc.account = ? AND bc.height <= ? AND bc.block_time <= ?` + after + `
+				ORDER BY bc.height DESC LIMIT 1) c
+		WHERE c.amounts[c.k] > 0 OR c.locked[c.k] > 0
 		ORDER BY a.symbol LIMIT ?`
 	}
 	args = append(args, q.Limit)

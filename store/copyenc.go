@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,8 +39,8 @@ const (
 // NewEncoder checks that the encoded tables' columns have the types their encoders write,
 // so that a migration changing one fails here, plainly, rather than in the server's COPY.
 func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
-	for _, t := range appendTables {
-		if t.encode == nil {
+	for _, t := range append(slices.Clone(appendTables), chunkTable) {
+		if t.types == nil {
 			continue
 		}
 		rows, err := db.Pool.Query(ctx, `SELECT attname, atttypid FROM pg_attribute
@@ -117,6 +118,17 @@ func (w *copyWriter) int8(v int64) {
 	w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(v))
 }
 
+// int8ArrayHeader starts a bigint[] field of n elements, no NULLs, indexed from 1, as
+// array_send writes it; the n elements follow, each as int8 writes it.
+func (w *copyWriter) int8ArrayHeader(n int) {
+	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(20+12*n))
+	w.buf = binary.BigEndian.AppendUint32(w.buf, 1) // dimensions
+	w.buf = binary.BigEndian.AppendUint32(w.buf, 0) // no NULLs
+	w.buf = binary.BigEndian.AppendUint32(w.buf, pgtype.Int8OID)
+	w.buf = binary.BigEndian.AppendUint32(w.buf, uint32(n))
+	w.buf = binary.BigEndian.AppendUint32(w.buf, 1) // lower bound
+}
+
 // text writes s as it is: the server checks that it is valid in the database's encoding,
 // as it does for pgx's text codec, which sends the bytes unchanged too.
 func (w *copyWriter) text(s string) {
@@ -163,15 +175,21 @@ func copyEncoded(ctx context.Context, tx pgx.Tx, i int, blocks []*BlockRows) err
 	}
 	parts = append(parts, bytes.NewReader(copyTrailer))
 	t := appendTables[i]
+	if err := copyBytes(ctx, tx, t, io.MultiReader(parts...)); err != nil {
+		return fmt.Errorf("copy %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// copyBytes sends a whole binary COPY stream, header and trailer included, into t's columns.
+func copyBytes(ctx context.Context, tx pgx.Tx, t table, r io.Reader) error {
 	cols := make([]string, len(t.cols))
 	for j, c := range t.cols {
 		cols[j] = pgx.Identifier{c}.Sanitize()
 	}
 	sql := "COPY " + pgx.Identifier{t.name}.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN BINARY"
-	if _, err := tx.Conn().PgConn().CopyFrom(ctx, io.MultiReader(parts...), sql); err != nil {
-		return fmt.Errorf("copy %s: %w", t.name, err)
-	}
-	return nil
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, r, sql)
+	return err
 }
 
 // allEncoded is true when every block went through an Encoder.

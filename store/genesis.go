@@ -80,7 +80,15 @@ func (db *DB) TrimPastCursor(ctx context.Context) (int64, error) {
 			// the bound keeps older partitions out of the scan.
 			"DELETE FROM transactions WHERE block_time >= $2 AND height > $1",
 			"DELETE FROM settlement_legs WHERE block_time >= $2 AND height > $1",
-			"DELETE FROM balance_history WHERE block_time >= $2 AND height > $1",
+			"DELETE FROM balance_chunks WHERE block_time >= $2 AND height > $1",
+			// A chunk that starts at or below the cursor and ends above it keeps its changes
+			// up to the cursor. The sync writes none (a batch's chunks commit with the
+			// cursor), and this scans the partitions up to the cursor's time.
+			// width_bucket counts the heights at or below the cursor.
+			`UPDATE balance_chunks SET heights = heights[1:width_bucket($1, heights)], deltas = deltas[1:width_bucket($1, heights)],
+				amounts = amounts[1:width_bucket($1, heights)], locked = locked[1:width_bucket($1, heights)],
+				last_height = heights[width_bucket($1, heights)]
+			WHERE block_time <= $2 AND height <= $1 AND last_height > $1`,
 			"DELETE FROM reserve_attestations WHERE height > $1",
 			"DELETE FROM supply_history WHERE height > $1",
 			"DELETE FROM accounts WHERE height > $1",

@@ -17,7 +17,7 @@ import (
 // time-ordered history, written at several rows per transaction, and the current holdings
 // and settlements, rewritten at every batch. Their primary keys stay, but for
 // DeferrablePrimaryKeys': the upserts of settlements and balances need theirs.
-var DeferrableTables = []string{"transactions", "settlement_legs", "balance_history", "balances", "settlements"}
+var DeferrableTables = []string{"transactions", "settlement_legs", "balance_chunks", "balances", "settlements"}
 
 // DeferrablePrimaryKeys are the tables whose primary key an initial load sets aside too: the
 // load only appends to them, with COPY, and nothing it runs reads through their keys. The
@@ -27,7 +27,7 @@ var DeferrableTables = []string{"transactions", "settlement_legs", "balance_hist
 // into a bare table, 424k with a primary key), while building them afterwards from rows
 // already in key order is a short sort. The trim after a crash still finds its rows without
 // them: it is bounded to the partitions at or after the cursor's block time.
-var DeferrablePrimaryKeys = []string{"balance_history", "transactions", "settlement_legs"}
+var DeferrablePrimaryKeys = []string{"balance_chunks", "transactions", "settlement_legs"}
 
 // DefaultIndexBuildMemory is the maintenance_work_mem an index rebuild asks for: enough to
 // sort a few million keys in memory, small beside the machine's.
@@ -46,11 +46,11 @@ const BalancesRebuild = "balances_rebuild"
 // planner took for empty, and their first pass took twice as long.
 const TablesAnalyze = "tables_analyze"
 
-// balancesRebuildSQL writes every holding's last history row into balances. Rows already
+// balancesRebuildSQL writes every holding's last change into balances, from its last chunk. Rows already
 // there from before the load was deferred are overwritten only by later ones.
 const balancesRebuildSQL = `INSERT INTO balances (account, asset, amount, locked, height)
-	SELECT DISTINCT ON (account, asset) account, asset, amount, locked, height
-	FROM balance_history ORDER BY account, asset, height DESC
+	SELECT DISTINCT ON (account, asset) account, asset, amounts[cardinality(amounts)], locked[cardinality(locked)], last_height
+	FROM balance_chunks ORDER BY account, asset, height DESC
 	ON CONFLICT (account, asset) DO UPDATE SET amount = EXCLUDED.amount, locked = EXCLUDED.locked, height = EXCLUDED.height
 	WHERE balances.height <= EXCLUDED.height`
 

@@ -88,7 +88,7 @@ func TestWriteBlocks(t *testing.T) {
 	}
 	// Partitions for January, February (block 3 crossed into it) and the month ahead.
 	var parts int
-	db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'balance_history'::regclass").Scan(&parts)
+	db.Pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'balance_chunks'::regclass").Scan(&parts)
 	if parts != 3 {
 		t.Errorf("%d partitions, want 3", parts)
 	}
