@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,10 @@ import (
 // minutes; now it is refused at once. The kernel drops the lock of a killed process.
 func lockDir(dir string) (func(), error) {
 	path := strings.TrimRight(dir, "/") + ".lock"
+	// In a fresh clone var/ is not there yet.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("bench: lock %s: %w", dir, err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("bench: lock %s: %w", dir, err)

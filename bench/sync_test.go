@@ -120,7 +120,7 @@ func pgxCount(ctx context.Context, url string, n *int) error {
 // TestSecondBenchRefused: a bench in a scratch directory another bench holds stops at once
 // with a message naming the holder, and takes the directory once the first is done.
 func TestSecondBenchRefused(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "bench")
+	dir := filepath.Join(t.TempDir(), "var", "bench") // var/ not made yet, as in a fresh clone
 	unlock, err := lockDir(dir)
 	if err != nil {
 		t.Fatal(err)
