@@ -93,7 +93,51 @@ COMMENT ON COLUMN balance_history.asset IS 'Asset symbol.';
 COMMENT ON COLUMN balance_history.delta IS 'Net change of the amount in that block, in smallest units.';
 COMMENT ON COLUMN balance_history.amount IS 'Holding after the block.';
 COMMENT ON COLUMN balance_history.locked IS 'Part of the holding locked for settlements after the block.';
-COMMENT ON FUNCTION ensure_month_partitions(timestamptz, timestamptz) IS 'Creates the missing monthly partitions, covering a time range, of every table partitioned by block_time (transactions, settlement_legs and balance_chunks).';
+-- No query filters on the arrays, and their statistics (most common elements and their
+-- histogram) were 60% of the table's ANALYZE after a load: 455 ms against 185 without.
+ALTER TABLE balance_chunks ALTER COLUMN heights SET STATISTICS 0, ALTER COLUMN deltas SET STATISTICS 0,
+    ALTER COLUMN amounts SET STATISTICS 0, ALTER COLUMN locked SET STATISTICS 0;
+-- The partitions made above take the targets from the ALTER TABLE; those made from here on,
+-- from ensure_month_partitions.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION ensure_month_partitions(t_from timestamptz, t_to timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    m    timestamp := date_trunc('month', t_from AT TIME ZONE 'UTC');
+    last timestamp := t_to AT TIME ZONE 'UTC';
+    tbls text[];
+    tbl  text;
+    part text;
+    made integer := 0;
+    col  record;
+BEGIN
+    SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') INTO tbls
+        FROM pg_partitioned_table p
+        JOIN pg_class c ON c.oid = p.partrelid
+        JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+        WHERE p.partstrat = 'r' AND p.partnatts = 1 AND a.attname = 'block_time'
+          AND c.relnamespace = current_schema()::regnamespace;
+    WHILE m <= last LOOP
+        FOREACH tbl IN ARRAY tbls LOOP
+            part := tbl || '_p' || to_char(m, 'YYYYMM');
+            IF to_regclass(part) IS NULL THEN
+                EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                    part, tbl, (m AT TIME ZONE 'UTC'), ((m + interval '1 month') AT TIME ZONE 'UTC'));
+                -- A partition takes its parent's columns but not their statistics targets.
+                FOR col IN SELECT attname, attstattarget FROM pg_attribute
+                        WHERE attrelid = tbl::regclass AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0 LOOP
+                    EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET STATISTICS %s', part, col.attname, col.attstattarget);
+                END LOOP;
+                made := made + 1;
+            END IF;
+        END LOOP;
+        m := m + interval '1 month';
+    END LOOP;
+    RETURN made;
+END;
+$$;
+-- +goose StatementEnd
+COMMENT ON FUNCTION ensure_month_partitions(timestamptz, timestamptz) IS 'Creates the missing monthly partitions, covering a time range, of every table partitioned by block_time (transactions, settlement_legs and balance_chunks), with their parent''s statistics targets.';
 
 -- +goose Down
 DROP VIEW balance_history;
@@ -149,4 +193,36 @@ END;
 $$;
 -- +goose StatementEnd
 DROP TABLE balance_chunks;
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION ensure_month_partitions(t_from timestamptz, t_to timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    m    timestamp := date_trunc('month', t_from AT TIME ZONE 'UTC');
+    last timestamp := t_to AT TIME ZONE 'UTC';
+    tbls text[];
+    tbl  text;
+    part text;
+    made integer := 0;
+BEGIN
+    SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}') INTO tbls
+        FROM pg_partitioned_table p
+        JOIN pg_class c ON c.oid = p.partrelid
+        JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+        WHERE p.partstrat = 'r' AND p.partnatts = 1 AND a.attname = 'block_time'
+          AND c.relnamespace = current_schema()::regnamespace;
+    WHILE m <= last LOOP
+        FOREACH tbl IN ARRAY tbls LOOP
+            part := tbl || '_p' || to_char(m, 'YYYYMM');
+            IF to_regclass(part) IS NULL THEN
+                EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                    part, tbl, (m AT TIME ZONE 'UTC'), ((m + interval '1 month') AT TIME ZONE 'UTC'));
+                made := made + 1;
+            END IF;
+        END LOOP;
+        m := m + interval '1 month';
+    END LOOP;
+    RETURN made;
+END;
+$$;
+-- +goose StatementEnd
 COMMENT ON FUNCTION ensure_month_partitions(timestamptz, timestamptz) IS 'Creates the missing monthly partitions, covering a time range, of every table partitioned by block_time (transactions, settlement_legs and balance_history).';

@@ -371,6 +371,18 @@ func TestBalanceChunks(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM balance_chunks_p202612").Scan(&inDecember); err != nil || inDecember != 2 {
 		t.Errorf("%d chunks in December's partition, want 2: %v", inDecember, err)
 	}
+	// The arrays have no statistics, in the partitions made by the migration and after it.
+	exec("SELECT ensure_month_partitions('2027-03-01', '2027-03-01')")
+	var targets string
+	if err := db.Pool.QueryRow(ctx, `SELECT string_agg(format('%s.%s=%s', attrelid::regclass, attname, coalesce(attstattarget, -1)), ' ' ORDER BY attrelid::regclass::text, attname)
+		FROM pg_attribute WHERE attrelid IN ('balance_chunks_p202611'::regclass, 'balance_chunks_p202703'::regclass)
+		AND attname IN ('heights', 'locked', 'account')`).Scan(&targets); err != nil {
+		t.Fatal(err)
+	}
+	if want := "balance_chunks_p202611.account=-1 balance_chunks_p202611.heights=0 balance_chunks_p202611.locked=0 " +
+		"balance_chunks_p202703.account=-1 balance_chunks_p202703.heights=0 balance_chunks_p202703.locked=0"; targets != want {
+		t.Errorf("statistics targets %s, want %s", targets, want)
+	}
 	downTo(t, db, 12)
 	if got := history(); got != before {
 		t.Errorf("table after down: %s, want %s", got, before)
