@@ -14,9 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// Encoder encodes the history rows of blocks (transactions, transfer legs, balance
-// history) for COPY ahead of their write, on the caller's goroutine: ledgersync's reader,
-// while the writer writes the batch before. pgx's CopyFrom encodes as it sends, on the
+// Encoder encodes the history rows of blocks (transactions, settlement legs) for COPY ahead
+// of their write, on the caller's goroutine: ledgersync's reader, while the writer writes
+// the batch before. The balance history's rows group a whole batch, and are encoded by the
+// writer while it sends the others (appendRows). pgx's CopyFrom encodes as it sends, on the
 // writing goroutine, and the server was measured waiting for it for 40% of a catch-up's
 // COPY time. Each table writes its rows' fields straight into PostgreSQL's binary COPY
 // format (copyWriter) rather than through pgx's codecs, which take each value as an any:
@@ -36,8 +37,9 @@ const (
 	timestamptz = pgtype.TimestamptzOID
 )
 
-// NewEncoder checks that the encoded tables' columns have the types their encoders write,
-// so that a migration changing one fails here, plainly, rather than in the server's COPY.
+// NewEncoder checks that the encoded tables' columns (balance_chunks' too) have the types
+// their encoders write, so that a migration changing one fails here, plainly, rather than
+// in the server's COPY.
 func (db *DB) NewEncoder(ctx context.Context) (*Encoder, error) {
 	for _, t := range append(slices.Clone(appendTables), chunkTable) {
 		if t.types == nil {

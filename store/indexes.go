@@ -46,8 +46,9 @@ const BalancesRebuild = "balances_rebuild"
 // planner took for empty, and their first pass took twice as long.
 const TablesAnalyze = "tables_analyze"
 
-// balancesRebuildSQL writes every holding's last change into balances, from its last chunk. Rows already
-// there from before the load was deferred are overwritten only by later ones.
+// balancesRebuildSQL writes every holding's last change into balances, from its last
+// chunk. Rows already there from before the load was deferred are overwritten only by later
+// ones.
 const balancesRebuildSQL = `INSERT INTO balances (account, asset, amount, locked, height)
 	SELECT DISTINCT ON (account, asset) account, asset, amounts[cardinality(amounts)], locked[cardinality(locked)], last_height
 	FROM balance_chunks ORDER BY account, asset, height DESC
