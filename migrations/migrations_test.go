@@ -86,6 +86,23 @@ func renamed(names []string) []string {
 	return out
 }
 
+// openAt opens a database migrated up to version, and a function that runs a statement on
+// it or fails the test.
+func openAt(t *testing.T, version int64) (*store.DB, func(q string, args ...any)) {
+	t.Helper()
+	db := open(t)
+	if _, err := migrations.Up(context.Background(), db.SQL(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	downTo(t, db, version)
+	return db, func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Pool.Exec(context.Background(), q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // downTo rolls migrations back until version is the last one applied.
 func downTo(t *testing.T, db *store.DB, version int64) {
 	t.Helper()
@@ -234,18 +251,8 @@ func TestLeanIndexesDuringLoad(t *testing.T) {
 // and nothing is lost.
 func TestFoldTransferLegs(t *testing.T) {
 	ctx := context.Background()
-	db := open(t)
+	db, exec := openAt(t, 11)
 	log := slog.New(slog.DiscardHandler)
-	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
-		t.Fatal(err)
-	}
-	downTo(t, db, 11)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
 	at := "2026-11-30 09:30:00+00"
 	exec("SELECT ensure_month_partitions($1, $1)", at)
 	exec(`INSERT INTO transactions (block_time, height, idx, hash, type, signer, asset, amount, counterparty, code, reason) VALUES
@@ -323,18 +330,8 @@ func TestFoldTransferLegs(t *testing.T) {
 // gives the table back as it was.
 func TestBalanceChunks(t *testing.T) {
 	ctx := context.Background()
-	db := open(t)
+	db, exec := openAt(t, 12)
 	log := slog.New(slog.DiscardHandler)
-	if _, err := migrations.Up(ctx, db.SQL(), log); err != nil {
-		t.Fatal(err)
-	}
-	downTo(t, db, 12)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Pool.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
 	// Block h at a minute past the first of which, the last one in December.
 	exec("SELECT ensure_month_partitions('2026-11-01', '2026-12-31')")
 	exec(`INSERT INTO blocks (height, hash, time, proposer, app_hash, tx_count, failed_count)
