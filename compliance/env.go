@@ -150,6 +150,32 @@ func (e *Env) acct(a []byte) *acct {
 	return &acct{addr: a, owner: append([]byte("unknown:"), a...), kind: "individual"}
 }
 
+// blockTimes returns the times of the stored blocks from h1 to h2, the time of h at
+// h - h1.
+func (e *Env) blockTimes(ctx context.Context, h1, h2 int64) ([]time.Time, error) {
+	out := make([]time.Time, 0, h2-h1+1)
+	rows, err := e.q.Query(ctx, "SELECT height, time FROM blocks WHERE height BETWEEN $1 AND $2 ORDER BY height", h1, h2)
+	if err != nil {
+		return nil, fmt.Errorf("block times %d-%d: %w", h1, h2, err)
+	}
+	var h int64
+	var t time.Time
+	_, err = pgx.ForEachRow(rows, []any{&h, &t}, func() error {
+		if h != h1+int64(len(out)) {
+			return fmt.Errorf("no block %d", h1+int64(len(out)))
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err == nil && len(out) != cap(out) {
+		err = fmt.Errorf("no block %d", h1+int64(len(out)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("block times %d-%d: %w", h1, h2, err)
+	}
+	return out, nil
+}
+
 // blockTime returns the time of a stored block.
 func (e *Env) blockTime(ctx context.Context, h int64) (time.Time, error) {
 	var t time.Time

@@ -2,7 +2,6 @@ package compliance
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,12 +178,11 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 	type row struct {
 		h      *holding
 		height int64
-		time   time.Time
 		amount int64
 	}
 	scanRow := func(rows pgx.Rows) (row, error) {
 		var x row
-		if err := rows.Scan(nil, nil, &x.height, &x.time, &x.amount); err != nil {
+		if err := rows.Scan(nil, nil, &x.height, &x.amount); err != nil {
 			return x, err
 		}
 		raw := rows.RawValues()
@@ -230,18 +228,37 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 			return fmt.Errorf("more than %d rows: evaluate fewer blocks: %w", maxHoldRows, ErrInvalid)
 		}
 		return err
-	}, `SELECT bc.account, bc.asset, u.height, b.time, u.amount FROM balance_chunks bc
+	}, `SELECT bc.account, bc.asset, u.height, u.amount FROM balance_chunks bc
 		CROSS JOIN LATERAL unnest(bc.heights, bc.amounts) u(height, amount)
-		JOIN blocks b ON b.height = u.height
 		WHERE bc.account = ANY($1) AND bc.asset = ANY($2) AND bc.height BETWEEN $3 AND $4 AND bc.block_time <= $5
 		  AND u.height <= $4`,
 		accts, symbols, since, r.To, r.ToTime)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The changes in chunks that started before since come first; the fold wants them all
-	// in height order.
-	slices.SortStableFunc(hist[base:], func(a, b row) int { return cmp.Compare(a.height, b.height) })
+	// The fold takes the changes a height at a time: bucketed by height, the changes of the
+	// chunks that started before since with the others. A sort of the 1.9M changes of a
+	// 1M-tx range, and the join with blocks for their times, made HOLD-1 15% slower.
+	n := r.To - since + 1
+	at := make([]int, n+1)
+	for _, x := range hist[base:] {
+		if x.height < since || x.height > r.To {
+			return nil, nil, fmt.Errorf("holding change at %d outside %d-%d", x.height, since, r.To)
+		}
+		at[x.height-since+1]++
+	}
+	for i := range n {
+		at[i+1] += at[i]
+	}
+	changes := make([]row, len(hist)-base)
+	for _, x := range hist[base:] {
+		changes[at[x.height-since]] = x
+		at[x.height-since]++
+	}
+	times, err := e.blockTimes(ctx, since, r.To)
+	if err != nil {
+		return nil, nil, err
+	}
 	supplies, err := e.supplies(ctx, symbols, since, r.To)
 	if err != nil {
 		return nil, nil, err
@@ -252,7 +269,6 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		x.h.owner.total += x.amount
 	}
 	out := map[holdKey][]holdPoint{}
-	changes := hist[base:]
 	var touched []*ownerTotal
 	for i := 0; i < len(changes); {
 		h := changes[i].height
@@ -272,7 +288,7 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 			x.h.cur = x.amount
 		}
 		for _, o := range touched {
-			out[o.key] = append(out[o.key], holdPoint{height: h, time: changes[i].time, before: o.before, after: o.total,
+			out[o.key] = append(out[o.key], holdPoint{height: h, time: times[h-since], before: o.before, after: o.total,
 				supply: supplies.at(o.key.asset, h), prevSupply: supplies.at(o.key.asset, h-1)})
 		}
 		i = j
@@ -281,18 +297,17 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 }
 
 // balancesBefore calls each with the last balance change before height since (columns
-// account, asset, height, block_time, amount) of every holding of accounts in assets that
+// account, asset, height, amount) of every holding of accounts in assets that
 // has one, and with the changes up to to that follow it in the same chunk, which a scan of
 // the chunks that start at or after since does not find. One probe per holding along the
 // key (account, asset, height): a scan of the holders' history before since, sorted to keep
 // the last row of each, took six times as long for 10k accounts and 200 blocks.
 func (e *Env) balancesBefore(ctx context.Context, accounts [][]byte, assets []string, since, to int64, each func(pgx.Rows) error) error {
-	return e.scan(ctx, fmt.Sprintf("balances before %d", since), each, `SELECT a.account, s.asset, u.height, b.time, u.amount
+	return e.scan(ctx, fmt.Sprintf("balances before %d", since), each, `SELECT a.account, s.asset, u.height, u.amount
 		FROM unnest($1::bytea[]) a(account) CROSS JOIN unnest($2::text[]) s(asset)
 		CROSS JOIN LATERAL (SELECT heights, amounts, width_bucket($3 - 1, heights) AS k FROM balance_chunks bc
 			WHERE bc.account = a.account AND bc.asset = s.asset AND bc.height < $3 ORDER BY bc.height DESC LIMIT 1) c
 		CROSS JOIN LATERAL unnest(c.heights[c.k:], c.amounts[c.k:]) u(height, amount)
-		JOIN blocks b ON b.height = u.height
 		WHERE u.height <= $4`,
 		accounts, assets, since, to)
 }

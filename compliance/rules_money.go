@@ -792,7 +792,7 @@ func (e *Env) coinBalancesAfter(ctx context.Context, moves []coinMove, accounts 
 	err := e.balancesBefore(ctx, accounts, []string{ledger.CoinSymbol}, from, from-1, func(rows pgx.Rows) error {
 		var a []byte
 		var amount int64
-		if err := rows.Scan(&a, nil, nil, nil, &amount); err != nil {
+		if err := rows.Scan(&a, nil, nil, &amount); err != nil {
 			return err
 		}
 		if c := cur[addrKey(a)]; c != nil {
