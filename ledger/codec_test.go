@@ -97,11 +97,19 @@ func FuzzDecodeTx(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		dtx, err := DecodeTx(raw)
+		// ParseTx, the same parse without the digest, agrees with it.
+		ptx, perr := ParseTx(raw)
+		if (err == nil) != (perr == nil) || (err != nil && err.Error() != perr.Error()) {
+			t.Fatalf("DecodeTx: %v; ParseTx: %v", err, perr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error not ErrMalformed: %v", err)
 			}
 			return
+		}
+		if !bytes.Equal(ptx.Encode(), raw) {
+			t.Fatalf("ParseTx read %x as another tx", raw)
 		}
 		if !bytes.Equal(dtx.Encode(), raw) {
 			t.Fatalf("accepted non-canonical input %x", raw)

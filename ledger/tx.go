@@ -146,12 +146,29 @@ type DecodedTx struct {
 // DecodeTx parses canonical tx bytes. It checks the encoding and the stateless validity of the
 // body, not signatures or state.
 func DecodeTx(raw []byte) (*DecodedTx, error) {
+	tx, unsigned, err := decodeTx(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &DecodedTx{Tx: tx, Digest: signDigest(unsigned)}, nil
+}
+
+// ParseTx parses canonical tx bytes as DecodeTx does, without the digest the signatures
+// cover: for a reader of committed txs, whose signatures the chain checked. Hashing it
+// took 0.28 of the 3.4 CPU-s the portal spent converting the bench's 1M txs.
+func ParseTx(raw []byte) (*Tx, error) {
+	tx, _, err := decodeTx(raw)
+	return tx, err
+}
+
+// decodeTx parses canonical tx bytes and returns them up to the signatures too.
+func decodeTx(raw []byte) (*Tx, []byte, error) {
 	if len(raw) > MaxTxBytes {
-		return nil, fmt.Errorf("%w: tx of %d bytes exceeds %d", ErrMalformed, len(raw), MaxTxBytes)
+		return nil, nil, fmt.Errorf("%w: tx of %d bytes exceeds %d", ErrMalformed, len(raw), MaxTxBytes)
 	}
 	d := decoder{buf: raw}
 	if v := d.u8("version"); d.err == nil && v != wireVersion {
-		return nil, fmt.Errorf("%w: unknown version %d", ErrMalformed, v)
+		return nil, nil, fmt.Errorf("%w: unknown version %d", ErrMalformed, v)
 	}
 	tx := &Tx{}
 	tx.ChainID = d.str("chain id", MaxChainID)
@@ -159,21 +176,21 @@ func DecodeTx(raw []byte) (*DecodedTx, error) {
 	tx.Nonce = d.u64("nonce")
 	tx.Memo = d.str("memo", MaxMemo)
 	if d.err != nil {
-		return nil, d.err
+		return nil, nil, d.err
 	}
 	body := newBody(typ)
 	if body == nil {
-		return nil, fmt.Errorf("%w: unknown tx type %d", ErrMalformed, uint8(typ))
+		return nil, nil, fmt.Errorf("%w: unknown tx type %d", ErrMalformed, uint8(typ))
 	}
 	body.decode(&d)
 	if d.err != nil {
-		return nil, d.err
+		return nil, nil, d.err
 	}
 	tx.Body = body
 	unsigned := raw[:len(raw)-len(d.buf)]
 	n := int(d.u8("signature count"))
 	if d.err == nil && (n < 1 || n > MaxSigs) {
-		return nil, fmt.Errorf("%w: %d signatures, want 1 to %d", ErrMalformed, n, MaxSigs)
+		return nil, nil, fmt.Errorf("%w: %d signatures, want 1 to %d", ErrMalformed, n, MaxSigs)
 	}
 	tx.Sigs = make([]Signature, n)
 	for i := range tx.Sigs {
@@ -181,15 +198,15 @@ func DecodeTx(raw []byte) (*DecodedTx, error) {
 		d.fixed(tx.Sigs[i].Sig[:], "signature")
 	}
 	if err := d.end("tx"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n == 2 && tx.Sigs[0].PubKey == tx.Sigs[1].PubKey {
-		return nil, fmt.Errorf("%w: the same key signs twice", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: the same key signs twice", ErrMalformed)
 	}
 	if tx.ChainID == "" {
-		return nil, fmt.Errorf("%w: empty chain id", ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: empty chain id", ErrMalformed)
 	}
-	return &DecodedTx{Tx: tx, Digest: signDigest(unsigned)}, nil
+	return tx, unsigned, nil
 }
 
 func newBody(t TxType) Body {

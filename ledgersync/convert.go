@@ -159,7 +159,7 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 			rows.Block.FailedCount++
 		}
 		var sum txSummary
-		if dtx, err := ledger.DecodeTx(raw); err == nil {
+		if dtx, err := ledger.ParseTx(raw); err == nil {
 			tx.Memo = dtx.Memo
 			tx.Type = dtx.Body.Type().String()
 			tx.Signer = st.addr(dtx.Signer())
