@@ -153,7 +153,8 @@ func (e *Env) acct(a []byte) *acct {
 // blockTimes returns the times of the stored blocks from h1 to h2, the time of h at
 // h - h1.
 func (e *Env) blockTimes(ctx context.Context, h1, h2 int64) ([]time.Time, error) {
-	out := make([]time.Time, 0, h2-h1+1)
+	n := h2 - h1 + 1
+	out := make([]time.Time, 0, n)
 	rows, err := e.q.Query(ctx, "SELECT height, time FROM blocks WHERE height BETWEEN $1 AND $2 ORDER BY height", h1, h2)
 	if err != nil {
 		return nil, fmt.Errorf("block times %d-%d: %w", h1, h2, err)
@@ -167,7 +168,7 @@ func (e *Env) blockTimes(ctx context.Context, h1, h2 int64) ([]time.Time, error)
 		out = append(out, t)
 		return nil
 	})
-	if err == nil && len(out) != cap(out) {
+	if err == nil && int64(len(out)) != n {
 		err = fmt.Errorf("no block %d", h1+int64(len(out)))
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -66,10 +67,8 @@ type Holdings struct {
 	Holdings  []Holding
 }
 
-// HoldingsAt answers from balance history: for each account and asset, the last chunk that
-// starts at or below the height, and in it the last change at or below (width_bucket counts
-// the chunk's heights up to the height). The block's time bounds the scan, so months after
-// it are never read.
+// HoldingsAt answers from balance history: for each account and asset, the last change at or
+// below the height (holdingAtSQL).
 func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error) {
 	if len(q.Account) == 0 && q.Asset == "" {
 		return nil, fmt.Errorf("holdings: an account or an asset is required: %w", ErrInvalid)
@@ -112,8 +111,8 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 	var sql string
 	var args []any
 	if q.Asset != "" {
-		// A probe along the key (account, asset, height) for each account in address order,
-		// so that a page stops once it has its holders. Every holder is a registered account.
+		// A probe for each account in address order, so that a page stops once it has its
+		// holders. Every holder is a registered account.
 		args = []any{blk.Height, q.Asset, blk.Height, blk.Time}
 		where := ""
 		if len(q.Account) > 0 {
@@ -124,28 +123,20 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 			where += " AND ac.address > ?"
 			args = append(args, q.AfterAccount)
 		}
-		sql = `SELECT ac.address AS account, c.asset, c.amounts[c.k] AS amount, c.locked[c.k] AS locked, c.heights[c.k] AS height
-		FROM accounts ac
-		CROSS JOIN LATERAL (SELECT asset, amounts, locked, heights, width_bucket(?::bigint, heights) AS k FROM balance_chunks bc
-				WHERE bc.account = ac.address AND bc.asset = ? AND bc.height <= ? AND bc.block_time <= ?
-				ORDER BY bc.height DESC LIMIT 1) c
-		WHERE (c.amounts[c.k] > 0 OR c.locked[c.k] > 0)` + where + `
+		sql = `SELECT ac.address AS account, h.* FROM accounts ac ` + fmt.Sprintf(holdingAtSQL, "ac.address", "?") + `
+		WHERE (h.amount > 0 OR h.locked > 0)` + where + `
 		ORDER BY ac.address LIMIT ?`
 	} else {
-		// One account: a probe along the key for each asset.
-		args = []any{blk.Height, q.Account, blk.Height, blk.Time}
-		after := ""
-		if len(q.AfterAccount) > 0 {
-			after = " AND bc.account > ?"
-			args = append(args, q.AfterAccount)
+		// One account: a probe for each asset. Its one account is after AfterAccount or
+		// the page is empty.
+		if len(q.AfterAccount) > 0 && bytes.Compare(q.Account, q.AfterAccount) <= 0 {
+			return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time}, nil
 		}
-		sql = `SELECT c.account, a.symbol AS asset, c.amounts[c.k] AS amount, c.locked[c.k] AS locked, c.heights[c.k] AS height
-		FROM assets a
-		CROSS JOIN LATERAL (SELECT account, amounts, locked, heights, width_bucket(?::bigint, heights) AS k FROM balance_chunks bc
-				WHERE bc.asset = a.symbol AND bc.account = ? AND bc.height <= ? AND bc.block_time <= ?` + after + `
-				ORDER BY bc.height DESC LIMIT 1) c
-		WHERE c.amounts[c.k] > 0 OR c.locked[c.k] > 0
+		args = []any{blk.Height, q.Account, blk.Height, blk.Time}
+		sql = `SELECT ?::bytea AS account, h.* FROM assets a ` + fmt.Sprintf(holdingAtSQL, "?", "a.symbol") + `
+		WHERE h.amount > 0 OR h.locked > 0
 		ORDER BY a.symbol LIMIT ?`
+		args = append([]any{q.Account}, args...)
 	}
 	args = append(args, q.Limit)
 	if err := db.Gorm.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
@@ -153,6 +144,17 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 	}
 	return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time, Holdings: rows}, nil
 }
+
+// holdingAtSQL is the probe of one holding at a height, a lateral subquery whose account and
+// asset are the two %s: the last chunk that starts at or below the height, along the key
+// (account, asset, height), and in it the last change at or below (width_bucket counts the
+// chunk's heights up to the height). Its parameters are the height, the account or asset
+// given as ?, the height again and the block's time, which bounds the scan so that months
+// after it are never read. It yields asset, amount, locked and height.
+const holdingAtSQL = `CROSS JOIN LATERAL (SELECT asset, amounts[k] AS amount, locked[k] AS locked, heights[k] AS height
+		FROM (SELECT asset, heights, amounts, locked, width_bucket(?::bigint, heights) AS k FROM balance_chunks bc
+			WHERE bc.account = %s AND bc.asset = %s AND bc.height <= ? AND bc.block_time <= ?
+			ORDER BY bc.height DESC LIMIT 1) c) h`
 
 // Balances returns current holdings of an account, by asset.
 func (db *DB) Balances(ctx context.Context, account []byte) ([]Balance, error) {
