@@ -2,8 +2,6 @@
 GO        ?= go
 BIN       := bin/ledgerscope
 PKGS      := ./...
-# Packages that start goroutines run under the race detector; the rest run plain to keep CI fast.
-RACE_PKGS := ./ledger/...
 TEST_TIMEOUT ?= 15m
 
 .PHONY: all build run test test-race vet fmt-check bench fuzz clean

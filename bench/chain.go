@@ -14,9 +14,9 @@ import (
 
 	"github.com/cometbft/cometbft/mempool"
 
+	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // submitAll sends txs to the devnet's validators from parallel workers. A signer's txs all go

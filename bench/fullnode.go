@@ -7,7 +7,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet"
 )
 
 // FullNodeSync builds a chain of the traffic with one validator, then starts a non-validating

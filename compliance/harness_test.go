@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
+	"github.com/ledgerscope/ledgerscope/loadgen"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )

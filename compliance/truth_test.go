@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
+	"github.com/ledgerscope/ledgerscope/loadgen"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )

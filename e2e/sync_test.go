@@ -10,12 +10,12 @@ import (
 
 	"github.com/cometbft/cometbft/mempool"
 
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/reconcile"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"

@@ -359,7 +359,7 @@ func (a *App) pipeline(txs [][]byte, pre *preparedBlock, done int, exec func(i i
 
 // Preverify decodes, hashes and verifies a block's transactions before the block executes, a
 // batch at a time, and hands them to the FinalizeBlock of that height, which takes what it
-// finds instead of preparing it again; ledger/node calls it for blocks a peer sends during
+// finds instead of preparing it again; package node calls it for blocks a peer sends during
 // block sync. It changes no state and prepares exactly as FinalizeBlock would, so the outcome
 // of the block is the same whether it ran or not; a transaction it did not reach is prepared
 // when the block executes. It stops once the block's height starts executing, and waits while

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 

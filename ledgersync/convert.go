@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/migrations"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/pgserver"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 

@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/compliance"
+	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
+	"github.com/ledgerscope/ledgerscope/loadgen"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 

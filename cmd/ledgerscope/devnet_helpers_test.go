@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledgersync/memchain"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
+	"github.com/ledgerscope/ledgerscope/loadgen"
 )
 
 // loadgenFlags are the load generator's command-line settings.

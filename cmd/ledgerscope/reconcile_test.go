@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/node"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
+	"github.com/ledgerscope/ledgerscope/node"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/loadgen"
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/loadgen"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
 

@@ -17,7 +17,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // Config describes a chain.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // TestTrafficCommits runs the traffic through a chain: the set-up all succeeds, exactly the

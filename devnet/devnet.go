@@ -20,7 +20,7 @@ import (
 
 	"github.com/ledgerscope/ledgerscope/keyring"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // DefaultChainID is the devnet's chain id.

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // spreadSubmitter hands each signer's transactions to one validator of several, chosen by the

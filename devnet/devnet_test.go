@@ -11,10 +11,10 @@ import (
 
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // submitter signs demo transactions with tracked nonces.

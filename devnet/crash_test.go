@@ -13,10 +13,10 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/devnet/devnettest"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/devnet/devnettest"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // The crash test runs a validator in a child process (this test binary, re-executed) with

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ledgerscope/ledgerscope/ledger/devnet"
-	"github.com/ledgerscope/ledgerscope/ledger/node"
+	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/node"
 )
 
 // FreeBasePort finds a devnet base port whose slots (base+10i for P2P, base+1 for RPC) are

@@ -102,7 +102,7 @@ func benchTxs(n int) [][]byte {
 // BenchmarkCommitThroughput measures committed signed tx/s of one validator, for each
 // database backend and ABCI concurrency mode, submitting from two goroutines:
 //
-//	go test ./ledger/node -run '^$' -bench CommitThroughput -benchtime 1x
+//	go test ./node -run '^$' -bench CommitThroughput -benchtime 1x
 func BenchmarkCommitThroughput(b *testing.B) {
 	signed := benchTxs(60_000)
 	for _, db := range []string{"goleveldb", "pebbledb"} {
