@@ -13,20 +13,15 @@ import (
 // RunnerMetrics is a Runner's state, for a status page and, through NewCollector, Prometheus.
 // The counts are since the runner started.
 type RunnerMetrics struct {
-	// CursorHeight is the last height the rules have evaluated (the compliance cursor), as
-	// last read or written.
-	CursorHeight int64
-	// Passes counts the passes written; Blocks the blocks they covered.
-	Passes, Blocks int64
-	// Findings counts, by rule, the violations the passes wrote, new or updated; New counts
-	// those that were new.
-	Findings map[string]int64
-	New      int64
-	// LastPass is how long the latest pass took.
-	LastPass time.Duration
-	// Errors counts the passes that failed (each is retried); LastError is the latest.
-	Errors    int64
-	LastError string
+	CursorHeight int64 // the last height evaluated (the compliance cursor), as last read or written
+	Passes       int64 // passes written
+	Blocks       int64 // blocks those passes covered
+	// Findings counts, by rule, the violations the passes wrote, new or updated.
+	Findings  map[string]int64
+	New       int64         // violations written that were new
+	LastPass  time.Duration // how long the latest pass took
+	Errors    int64         // passes that failed, each retried
+	LastError string        // the latest failure
 }
 
 // Metrics returns a snapshot of the runner's figures.
@@ -68,22 +63,20 @@ func (r *Runner) recordError(err error) {
 	r.m.LastError = err.Error()
 }
 
+// rulesDesc describes the runner's figure name (after the ledgerscope_rules_ prefix).
+func rulesDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("ledgerscope_rules_"+name, help, labels, nil)
+}
+
 // Descriptions of the runner's figures in Prometheus.
 var (
-	rulesCursorDesc = prometheus.NewDesc("ledgerscope_rules_cursor_height",
-		"Last height the compliance rules have evaluated (the compliance cursor).", nil, nil)
-	rulesPassesDesc = prometheus.NewDesc("ledgerscope_rules_passes_total",
-		"Passes of the rules written, each over one or more synced blocks.", nil, nil)
-	rulesBlocksDesc = prometheus.NewDesc("ledgerscope_rules_blocks_evaluated_total",
-		"Blocks the rules have evaluated.", nil, nil)
-	rulesFindingsDesc = prometheus.NewDesc("ledgerscope_rules_findings_total",
-		"Violations written by the rules, new or updated, by rule.", []string{"rule"}, nil)
-	rulesNewDesc = prometheus.NewDesc("ledgerscope_rules_violations_new_total",
-		"Violations the rules have written that were new.", nil, nil)
-	rulesLastPassDesc = prometheus.NewDesc("ledgerscope_rules_last_pass_duration_seconds",
-		"How long the latest pass of the rules took, evaluation and write.", nil, nil)
-	rulesErrorsDesc = prometheus.NewDesc("ledgerscope_rules_errors_total",
-		"Passes of the rules that failed and were retried.", nil, nil)
+	rulesCursorDesc   = rulesDesc("cursor_height", "Last height the compliance rules have evaluated (the compliance cursor).")
+	rulesPassesDesc   = rulesDesc("passes_total", "Passes of the rules written, each over one or more synced blocks.")
+	rulesBlocksDesc   = rulesDesc("blocks_evaluated_total", "Blocks the rules have evaluated.")
+	rulesFindingsDesc = rulesDesc("findings_total", "Violations written by the rules, new or updated, by rule.", "rule")
+	rulesNewDesc      = rulesDesc("violations_new_total", "Violations the rules have written that were new.")
+	rulesLastPassDesc = rulesDesc("last_pass_duration_seconds", "How long the latest pass of the rules took, evaluation and write.")
+	rulesErrorsDesc   = rulesDesc("errors_total", "Passes of the rules that failed and were retried.")
 )
 
 // runnerCollector reads a runner's Metrics when Prometheus scrapes, so that the figures cost the

@@ -20,15 +20,11 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-const (
-	testChainID = "ledgerscope-portal-test"
-	testSeed    = "portal-test"
-)
-
 // testChain commits a small signed mix, 1 in 20 failing, in memchain, and writes its genesis
 // document where a portal reads it; it returns the chain, the genesis path and its tx count.
 func testChain(t *testing.T) (*memchain.Chain, string, int) {
 	t.Helper()
+	const testChainID, testSeed = "ledgerscope-portal-test", "portal-test"
 	start := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC)
 	g := ledger.DemoGenesis(testSeed)
 	mc, err := memchain.New(memchain.Config{Dir: t.TempDir(), ChainID: testChainID, Genesis: g, GenesisTime: start, VerifyWorkers: 2})

@@ -51,12 +51,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (*Portal, error) {
 		return nil, err
 	}
 	p := &Portal{cfg: c, log: log, reg: prometheus.NewRegistry()}
-	if err := p.reg.Register(collectors.NewGoCollector()); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	if err := p.reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
+	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	doc, err := p.loadGenesis(ctx)
 	if err != nil {
 		return nil, err

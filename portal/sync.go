@@ -34,24 +34,18 @@ func (p *Portal) newWorker(context.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := ledgersync.New(ledgersync.Config{Source: p.src, DB: p.db.DB, Genesis: g, LogEvery: p.cfg.LogEvery, Logger: p.log.With("component", "ledgersync")})
-	if err != nil {
-		return err
+	p.worker, err = ledgersync.New(ledgersync.Config{Source: p.src, DB: p.db.DB, Genesis: g, LogEvery: p.cfg.LogEvery, Logger: p.log.With("component", "ledgersync")})
+	if err == nil {
+		// Each collector is registered once, by its part: only a programming error fails.
+		p.reg.MustRegister(ledgersync.NewCollector(p.worker))
 	}
-	if err := p.reg.Register(ledgersync.NewCollector(w)); err != nil {
-		return fmt.Errorf("ledgersync metrics: %w", err)
-	}
-	p.worker = w
-	return nil
+	return err
 }
 
 // runWorker syncs until ctx ends. The worker returns an error only on an alarm (a divergent
 // block, another chain); it retries everything else by itself.
 func (p *Portal) runWorker(ctx context.Context) error {
-	if err := p.worker.Run(ctx); err != nil {
-		return fmt.Errorf("ledgersync: %w", err)
-	}
-	return nil
+	return wrap("ledgersync", p.worker.Run(ctx))
 }
 
 // newRules gives a portal following a devnet the devnet's watch list, then makes the rules
@@ -61,20 +55,22 @@ func (p *Portal) newRules(ctx context.Context) error {
 		return err
 	}
 	r, err := compliance.NewRunner(compliance.RunnerConfig{DB: p.db.DB, Logger: p.log.With("component", "compliance")})
-	if err != nil {
-		return err
+	if err == nil {
+		p.rules = r
+		p.reg.MustRegister(compliance.NewCollector(r))
 	}
-	if err := p.reg.Register(compliance.NewCollector(r)); err != nil {
-		return fmt.Errorf("compliance metrics: %w", err)
-	}
-	p.rules = r
-	return nil
+	return err
 }
 
 // runRules evaluates the rules behind the sync until ctx ends.
 func (p *Portal) runRules(ctx context.Context) error {
-	if err := p.rules.Run(ctx); err != nil {
-		return fmt.Errorf("compliance rules: %w", err)
+	return wrap("compliance rules", p.rules.Run(ctx))
+}
+
+// wrap prefixes a part's error with what failed; nil stays nil.
+func wrap(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

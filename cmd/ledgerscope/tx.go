@@ -25,48 +25,71 @@ type txFlags struct {
 	print   bool
 }
 
-// txBuilder resolves the command line's names into ledger values.
+// txBuilder resolves the command line's names into ledger values. Its readers keep the first
+// error in err and do nothing after it, so that a body is built in one expression and the
+// first bad flag, in the order they are read, is the one reported.
 type txBuilder struct {
 	ctx    context.Context
 	flags  *txFlags
 	ring   *keyring.Ring
 	client *ledgerClient
+	err    error
+}
+
+// fail records the first error.
+func (b *txBuilder) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
 }
 
 // address accepts a 40-digit hex address or the name of a key in the ring.
-func (b *txBuilder) address(what, s string) (ledger.Address, error) {
+func (b *txBuilder) address(what, s string) ledger.Address {
+	if b.err != nil {
+		return ledger.Address{}
+	}
 	if s == "" {
-		return ledger.Address{}, fmt.Errorf("--%s is required", what)
+		b.fail(fmt.Errorf("--%s is required", what))
+		return ledger.Address{}
 	}
 	a, err := namedAddress(b.ring, s)
 	if err != nil {
-		return ledger.Address{}, fmt.Errorf("--%s: %w", what, err)
+		b.fail(fmt.Errorf("--%s: %w", what, err))
 	}
-	return a, nil
+	return a
 }
 
 // amount reads a decimal amount in the asset's units, asking the node for its decimals.
-func (b *txBuilder) amount(what, s, asset string) (uint64, error) {
+func (b *txBuilder) amount(what, s, asset string) uint64 {
+	if b.err != nil {
+		return 0
+	}
 	if s == "" {
-		return 0, fmt.Errorf("--%s is required", what)
+		b.fail(fmt.Errorf("--%s is required", what))
+		return 0
 	}
 	dec, err := b.client.decimals(b.ctx, asset)
 	if err != nil {
-		return 0, err
+		b.fail(err)
+		return 0
 	}
 	v, err := ledger.ParseAmount(s, dec)
 	if err != nil {
-		return 0, fmt.Errorf("--%s: %w", what, err)
+		b.fail(fmt.Errorf("--%s: %w", what, err))
 	}
-	return v, nil
+	return v
 }
 
-func (b *txBuilder) hash(what, s string) (ledger.Hash, error) {
+// hash reads a hex SHA-256 hash.
+func (b *txBuilder) hash(what, s string) ledger.Hash {
+	if b.err != nil {
+		return ledger.Hash{}
+	}
 	h, err := ledger.ParseHash(s)
 	if err != nil {
-		return h, fmt.Errorf("--%s: %w", what, err)
+		b.fail(fmt.Errorf("--%s: %w", what, err))
 	}
-	return h, nil
+	return h
 }
 
 // send signs the body with --from (and --cosign) and broadcasts it, or prints it.
@@ -103,6 +126,7 @@ func (b *txBuilder) send(cmd *cobra.Command, body ledger.Body) error {
 }
 
 // txSub makes one tx subcommand: flags declares its own flags, build turns them into a body.
+// The first error of the builder's readers counts as build's.
 func txSub(shared *txFlags, use, short string, flags func(*cobra.Command), build func(*txBuilder) (ledger.Body, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use,
@@ -115,6 +139,9 @@ func txSub(shared *txFlags, use, short string, flags func(*cobra.Command), build
 			}
 			b := &txBuilder{ctx: cmd.Context(), flags: shared, ring: keyring.Open(filepath.Join(shared.home, "keys")), client: client}
 			body, err := build(b)
+			if err == nil {
+				err = b.err
+			}
 			if err != nil {
 				return err
 			}

@@ -30,12 +30,7 @@ func txMoveCmd(f *txFlags, use, short string, body func(to ledger.Address, asset
 	return txSub(f, use, short,
 		allFlags(strFlag(&to, "to", "recipient"), strFlag(&asset, "asset", "asset symbol"), strFlag(&amount, "amount", "amount")),
 		func(b *txBuilder) (ledger.Body, error) {
-			toA, err := b.address("to", to)
-			if err != nil {
-				return nil, err
-			}
-			v, err := b.amount("amount", amount, asset)
-			return body(toA, asset, v), err
+			return body(b.address("to", to), asset, b.amount("amount", amount, asset)), nil
 		})
 }
 
@@ -105,8 +100,7 @@ func txBurnCmd(f *txFlags) *cobra.Command {
 	return txSub(f, "burn", "Destroy supply from the signer's balance (the issuer's operator)",
 		allFlags(strFlag(&asset, "asset", "asset symbol"), strFlag(&amount, "amount", "amount")),
 		func(b *txBuilder) (ledger.Body, error) {
-			v, err := b.amount("amount", amount, asset)
-			return &ledger.Burn{Asset: asset, Amount: v}, err
+			return &ledger.Burn{Asset: asset, Amount: b.amount("amount", amount, asset)}, nil
 		})
 }
 
@@ -121,15 +115,12 @@ func txAttestReservesCmd(f *txFlags) *cobra.Command {
 				c.Flags().Int64Var(&asOf, "as-of", 0, "unix time of the attested balance (default now)")
 			}),
 		func(b *txBuilder) (ledger.Body, error) {
-			v, err := b.amount("amount", amount, ledger.CoinSymbol)
-			if err != nil {
-				return nil, err
-			}
-			h, err := b.hash("report", report)
+			v := b.amount("amount", amount, ledger.CoinSymbol)
+			h := b.hash("report", report)
 			if asOf == 0 {
 				asOf = time.Now().Unix()
 			}
-			return &ledger.AttestReserves{Amount: v, AsOf: asOf, Report: h}, err
+			return &ledger.AttestReserves{Amount: v, AsOf: asOf, Report: h}, nil
 		})
 }
 
@@ -140,20 +131,8 @@ func txSettleDvPCmd(f *txFlags) *cobra.Command {
 			strFlag(&asset, "asset", "asset symbol"), strFlag(&qty, "quantity", "quantity of the asset"),
 			strFlag(&cash, "cash", "price in CNYS"), strFlag(&ref, "ref", "trade reference")),
 		func(b *txBuilder) (ledger.Body, error) {
-			s, err := b.address("seller", seller)
-			if err != nil {
-				return nil, err
-			}
-			bu, err := b.address("buyer", buyer)
-			if err != nil {
-				return nil, err
-			}
-			q, err := b.amount("quantity", qty, asset)
-			if err != nil {
-				return nil, err
-			}
-			c, err := b.amount("cash", cash, ledger.CoinSymbol)
-			return &ledger.SettleDvP{Venue: venue, Seller: s, Buyer: bu, Asset: asset, Quantity: q, Cash: c, TradeRef: ref}, err
+			return &ledger.SettleDvP{Venue: venue, Seller: b.address("seller", seller), Buyer: b.address("buyer", buyer), Asset: asset,
+				Quantity: b.amount("quantity", qty, asset), Cash: b.amount("cash", cash, ledger.CoinSymbol), TradeRef: ref}, nil
 		})
 }
 
@@ -164,13 +143,9 @@ func txLockForSettlementCmd(f *txFlags) *cobra.Command {
 			strFlag(&gateway, "gateway", "gateway member"), strFlag(&fiat, "fiat", "fiat amount in yuan"),
 			strFlag(&deadline, "deadline", "how long the gateway has, e.g. 2h"), strFlag(&ref, "ref", "reference")),
 		func(b *txBuilder) (ledger.Body, error) {
-			bu, err := b.address("buyer", buyer)
-			if err != nil {
-				return nil, err
-			}
-			q, err := b.amount("quantity", qty, asset)
-			if err != nil {
-				return nil, err
+			bu, q := b.address("buyer", buyer), b.amount("quantity", qty, asset)
+			if b.err != nil {
+				return nil, b.err
 			}
 			fv, err := ledger.ParseAmount(fiat, 2)
 			if err != nil {
@@ -190,8 +165,7 @@ func txConfirmPaymentCmd(f *txFlags) *cobra.Command {
 	return txSub(f, "confirm-payment", "Confirm a gateway settlement's fiat payment (the gateway)",
 		allFlags(strFlag(&settlement, "settlement", "settlement id (the lock tx hash)"), strFlag(&ref, "ref", "payment reference")),
 		func(b *txBuilder) (ledger.Body, error) {
-			h, err := b.hash("settlement", settlement)
-			return &ledger.ConfirmPayment{Settlement: h, PaymentRef: ref}, err
+			return &ledger.ConfirmPayment{Settlement: b.hash("settlement", settlement), PaymentRef: ref}, nil
 		})
 }
 
@@ -200,8 +174,7 @@ func txFailSettlementCmd(f *txFlags) *cobra.Command {
 	return txSub(f, "fail-settlement", "Fail a gateway settlement: the asset returns to the seller (the gateway)",
 		allFlags(strFlag(&settlement, "settlement", "settlement id"), strFlag(&reason, "reason", "why")),
 		func(b *txBuilder) (ledger.Body, error) {
-			h, err := b.hash("settlement", settlement)
-			return &ledger.FailSettlement{Settlement: h, Reason: reason}, err
+			return &ledger.FailSettlement{Settlement: b.hash("settlement", settlement), Reason: reason}, nil
 		})
 }
 
@@ -212,15 +185,14 @@ func txFreezeCmd(f *txFlags, use, short, verb string, body func(account ledger.A
 	return txSub(f, use, short,
 		allFlags(strFlag(&account, "account", "account to "+verb), strFlag(&asset, "asset", "asset to "+verb), strFlag(&reason, "reason", "why")),
 		func(b *txBuilder) (ledger.Body, error) {
-			a, err := freezeTarget(b, account)
-			return body(a, asset, reason), err
+			return body(freezeTarget(b, account), asset, reason), nil
 		})
 }
 
 // freezeTarget is the account a freeze names, or none when it names an asset.
-func freezeTarget(b *txBuilder, account string) (ledger.Address, error) {
+func freezeTarget(b *txBuilder, account string) ledger.Address {
 	if account == "" {
-		return ledger.Address{}, nil
+		return ledger.Address{}
 	}
 	return b.address("account", account)
 }
