@@ -70,6 +70,8 @@ type Runner struct {
 	mu sync.Mutex
 	// cost is how long each rule group (by its first rule) took in the last pass.
 	cost map[string]time.Duration
+	// m is the runner's figures (metrics.go).
+	m RunnerMetrics
 }
 
 // costs returns a copy of the groups' last costs.
@@ -238,6 +240,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		wait := r.cfg.Poll
 		switch {
 		case err != nil:
+			r.recordError(err)
 			r.log.Warn("compliance pass failed; retrying", "err", err, "retry_in", backoff)
 			wait = backoff
 			backoff = min(2*backoff, DefaultRetryMax)
@@ -283,6 +286,7 @@ func (r *Runner) StepResult(ctx context.Context) (*PassResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.recordCursor(cc.Height)
 	sc, err := db.Cursor(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -338,9 +342,43 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 	if rg.ToTime, err = times.blockTime(ctx, rg.To); err != nil {
 		return nil, err
 	}
-	// The rules read committed history at or below the sync cursor, which no one changes:
-	// each group evaluates on a connection of its own, side by side, and only the
-	// violations, the window state and the cursor are written in the pass's transaction.
+	ev, err := r.evaluateGroups(ctx, db, set, wl, rg, limit)
+	if err != nil {
+		return nil, err
+	}
+	vs := mergeByKey(ev.found)
+	res.Findings = len(vs)
+	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
+		n, err := writePass(ctx, tx, vs, ev.states, prev, rg, set.Version)
+		res.Inserted = n
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	r.recordPass(res, vs, took)
+	if res.Inserted > 0 {
+		// The slowest group is the pass's critical path: the rule to look at when passes fall behind.
+		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", took,
+			"slowest_rules", ev.slowest, "slowest_took", ev.slowestTook)
+	}
+	return res, nil
+}
+
+// evaluated is what the rule groups of a pass found, before it is written.
+type evaluated struct {
+	found  []store.Violation
+	states stateChanges
+	// slowest names the group (by its first rule) that took longest, and how long.
+	slowest     string
+	slowestTook time.Duration
+}
+
+// evaluateGroups evaluates the enabled rules of set over rg, each group of rules on a
+// connection of its own, side by side: the rules read committed history at or below the sync
+// cursor, which no one changes. It fails with errTooMany when they find more than limit.
+func (r *Runner) evaluateGroups(ctx context.Context, db *store.DB, set *ActiveSet, wl int32, rg Range, limit int) (*evaluated, error) {
 	groups := ruleGroups(set.Rules, r.costs())
 	found := make([][]store.Violation, len(groups))
 	states := make([]stateChanges, len(groups))
@@ -363,46 +401,38 @@ func (r *Runner) pass(ctx context.Context, db *store.DB, set *ActiveSet, wl int3
 		return nil, err
 	}
 	r.noteCosts(groups, took)
-	vs := slices.Concat(found...)
-	if len(vs) > limit {
+	ev := &evaluated{found: slices.Concat(found...)}
+	if len(ev.found) > limit {
 		return nil, tooMany(limit, rg, "all rules")
 	}
-	err = db.TransactPgx(ctx, func(tx pgx.Tx) error {
-		vs := mergeByKey(vs)
-		res.Findings = len(vs)
-		for len(vs) > 0 {
-			n := min(len(vs), violationsPerWrite)
-			ins, err := store.UpsertViolations(ctx, tx, vs[:n])
-			if err != nil {
-				return err
-			}
-			res.Inserted += ins
-			vs = vs[n:]
-		}
-		var st stateChanges
-		for _, c := range states {
-			st.merge(c)
-		}
-		if err := st.write(ctx, tx); err != nil {
-			return err
-		}
-		return store.AdvanceComplianceCursor(ctx, tx, prev, rg.To, rg.ToTime, set.Version)
-	})
-	if err != nil {
-		return nil, err
+	for _, c := range states {
+		ev.states.merge(c)
 	}
-	if res.Inserted > 0 {
-		// The slowest group is the pass's critical path: the rule to look at when passes fall behind.
-		slow := 0
-		for i := range took {
-			if took[i] > took[slow] {
-				slow = i
-			}
+	for i := range took {
+		if i == 0 || took[i] > ev.slowestTook {
+			ev.slowest, ev.slowestTook = groups[i][0].Rule.ID, took[i]
 		}
-		r.log.Info("compliance pass", "from", rg.From, "to", rg.To, "violations", res.Inserted, "took", time.Since(start),
-			"slowest_rules", groups[slow][0].Rule.ID, "slowest_took", took[slow])
 	}
-	return res, nil
+	return ev, nil
+}
+
+// writePass writes a pass's violations, the rules' window state and the compliance cursor,
+// from prev to rg.To, in tx, and returns how many violations were new.
+func writePass(ctx context.Context, tx pgx.Tx, vs []store.Violation, st stateChanges, prev int64, rg Range, setVersion int32) (int, error) {
+	inserted := 0
+	for len(vs) > 0 {
+		n := min(len(vs), violationsPerWrite)
+		ins, err := store.UpsertViolations(ctx, tx, vs[:n])
+		if err != nil {
+			return 0, err
+		}
+		inserted += ins
+		vs = vs[n:]
+	}
+	if err := st.write(ctx, tx); err != nil {
+		return 0, err
+	}
+	return inserted, store.AdvanceComplianceCursor(ctx, tx, prev, rg.To, rg.ToTime, setVersion)
 }
 
 // ruleGroups splits the enabled rules into groups evaluated apart: the rules that share a

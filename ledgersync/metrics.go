@@ -7,7 +7,8 @@ import (
 	"github.com/ledgerscope/ledgerscope/store"
 )
 
-// Metrics is the worker's state, for a status page, /metrics and the progress log.
+// Metrics is the worker's state, for a status page, the progress log and, through
+// NewCollector, Prometheus.
 type Metrics struct {
 	// SyncedHeight is the cursor; SyncedTime that block's time.
 	SyncedHeight int64
@@ -28,9 +29,10 @@ type Metrics struct {
 	// LastBatchBlocks and LastWrite describe the latest write transaction.
 	LastBatchBlocks int
 	LastWrite       time.Duration
-	// LastError is the latest error, retried or not, and when it happened.
+	// LastError is the latest error, retried or not, and when it happened; Errors counts them.
 	LastError   string
 	LastErrorAt time.Time
+	Errors      int64
 	// Halted is true once an alarm stopped the sync; HaltReason says why.
 	Halted     bool
 	HaltReason string
@@ -77,6 +79,16 @@ func (w *Worker) setError(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.m.LastError, w.m.LastErrorAt = err.Error(), time.Now()
+	w.m.Errors++
+}
+
+// setHalted records the alarm that stopped the sync.
+func (w *Worker) setHalted(reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.m.Halted, w.m.HaltReason = true, reason
+	w.m.LastError, w.m.LastErrorAt = reason, time.Now()
+	w.m.Errors++
 }
 
 // rateWindow is the shortest window rows/s is measured over.

@@ -190,10 +190,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // status page and the next start find it.
 func (w *Worker) halt(ctx context.Context, err error) error {
 	reason := err.Error()
-	w.mu.Lock()
-	w.m.Halted, w.m.HaltReason = true, reason
-	w.m.LastError, w.m.LastErrorAt = reason, time.Now()
-	w.mu.Unlock()
+	w.setHalted(reason)
 	w.log.Error("SYNC HALTED: the chain and the database disagree; nothing was overwritten", "err", err)
 	if !errors.Is(err, ErrHalted) {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

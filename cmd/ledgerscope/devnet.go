@@ -13,19 +13,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ledgerscope/ledgerscope/compliance"
+	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/ledger"
-	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/loadgen"
-	"github.com/ledgerscope/ledgerscope/store"
+	"github.com/ledgerscope/ledgerscope/portal"
 )
 
 // devnetFlags are the devnet command's options beyond the devnet's own.
 type devnetFlags struct {
 	every time.Duration
 	sync  bool
-	db    dbConfig
+	db    appdb.Config
 	load  loadgenFlags
 }
 
@@ -89,10 +88,10 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 	fmt.Fprintf(out, "  signing keys   %s/keys (regulator, szfe, bocs, htsc, ...)\n", opts.Home)
 	fmt.Fprintf(out, "  try            bin/ledgerscope query members --home %s\n", opts.Home)
 
-	var p *portal
+	var p *portal.Portal
 	if f.sync {
 		var err error
-		if p, err = startPortal(ctx, devnetPortal(net, opts, f), log); err != nil {
+		if p, err = portal.Start(ctx, portal.ForDevnet(net, opts.Home, f.db, f.every), log); err != nil {
 			return err
 		}
 		defer func() {
@@ -100,9 +99,10 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 				log.Error("portal stop", "err", err)
 			}
 		}()
-		fmt.Fprintf(out, "  portal node    %s, re-executing every block\n", p.node.P2PAddress())
-		fmt.Fprintf(out, "  PostgreSQL     %s\n", p.db.URL())
-		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", p.db.URL())
+		db := p.Database()
+		fmt.Fprintf(out, "  portal node    %s, re-executing every block\n", p.Node().P2PAddress())
+		fmt.Fprintf(out, "  PostgreSQL     %s\n", db.URL())
+		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", db.URL())
 	}
 	if f.load.rate > 0 {
 		if err := startDevnetLoad(ctx, net, opts, f.load, p, out, log); err != nil {
@@ -112,18 +112,12 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 	return reportProgress(ctx, net, p, out, f.every)
 }
 
-// Who and why the devnet's uploads of the load generator's watch list are recorded as.
-const (
-	devnetWatchlistBy     = "devnet"
-	devnetWatchlistReason = "demo watch list of the load generator"
-)
-
 // startDevnetLoad prepares the load generator in-process against validator 0 (the chain is
 // set up on first use, and later runs continue it with a seed of their own), writes its watch
 // list into the home and, with the sync, uploads it before the traffic starts, so that the
 // rules flag the WATCH scenario from its first transaction. The traffic then runs in the
 // background until ctx ends.
-func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf loadgenFlags, p *portal, out io.Writer, log *slog.Logger) error {
+func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, lf loadgenFlags, p *portal.Portal, out io.Writer, log *slog.Logger) error {
 	v0 := net.Members[0]
 	lf.auto = true
 	lf.demoSeed = net.Meta.Seed
@@ -147,13 +141,13 @@ func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, 
 	case plan.watchlist == "":
 	case p == nil:
 		fmt.Fprintf(out, "  watch list     %s (%d entries); to use it: bin/ledgerscope rules watchlist upload %s --reason '%s'\n",
-			plan.watchlist, plan.watchEntries, plan.watchlist, devnetWatchlistReason)
+			plan.watchlist, plan.watchEntries, plan.watchlist, portal.DevnetWatchlistReason)
 	default:
-		v, n, saved, err := uploadDevnetWatchlist(ctx, p.db.DB, plan.watchlist)
+		v, n, saved, err := portal.UploadDevnetWatchlist(ctx, p.Database().DB, plan.watchlist)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "  watch list     %s\n", uploadSaid(plan.watchlist, v, n, saved))
+		fmt.Fprintf(out, "  watch list     %s\n", portal.UploadSaid(plan.watchlist, v, n, saved))
 	}
 	go func() {
 		err := plan.run(ctx, loadgen.CheckTxFunc(v0.Node.SubmitTx), q, log, io.Discard)
@@ -164,53 +158,9 @@ func startDevnetLoad(ctx context.Context, net *devnet.Net, opts devnet.Options, 
 	return nil
 }
 
-// uploadDevnetWatchlist uploads the watch list file at path as `rules watchlist upload` does,
-// by the devnet, unless it is the current version already: a restart then adds no identical
-// version, while a list a continued run has grown is uploaded as a new one.
-func uploadDevnetWatchlist(ctx context.Context, db *store.DB, path string) (version int32, entries int, saved bool, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("watch list: %w", err)
-	}
-	defer f.Close()
-	v, n, saved, err := compliance.UploadWatchlistUnlessCurrent(ctx, db, f, devnetWatchlistBy, devnetWatchlistReason)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("upload the watch list %s: %w", path, err)
-	}
-	return v, n, saved, nil
-}
-
-// uploadSaid is what became of an uploadDevnetWatchlist, for people.
-func uploadSaid(path string, version int32, entries int, saved bool) string {
-	state := "uploaded"
-	if !saved {
-		state = "already the current upload"
-	}
-	return fmt.Sprintf("%s (%d entries), version %d, %s", path, entries, version, state)
-}
-
-// devnetPortal is the portal that devnet --sync runs beside the validators: the same full
-// node, sync and rules as the portal command, in the devnet's home and its first port slot
-// after the validators, on a fresh database when the chain is new.
-func devnetPortal(net *devnet.Net, opts devnet.Options, f devnetFlags) portalConfig {
-	return portalConfig{
-		home:        filepath.Join(opts.Home, "portal"),
-		moniker:     "PORTAL",
-		genesisPath: devnet.GenesisFile(opts.Home),
-		peers:       net.Meta.Peers(),
-		p2pListen:   fmt.Sprintf("tcp://127.0.0.1:%d", net.Meta.P2PPort(net.Meta.Validators+1)),
-		given:       givenSettings{peers: true, p2pListen: true, p2pExternal: true, rpcListen: true, dbName: true},
-		rules:       true,
-		db:          f.db,
-		logEvery:    ledgersync.DefaultLogEvery,
-		every:       f.every,
-		freshDB:     net.Fresh,
-	}
-}
-
 // reportProgress prints the chain's height and committed throughput until ctx ends, reading
 // blocks from validator 0 as any follower would, and the sync worker's position if it runs.
-func reportProgress(ctx context.Context, net *devnet.Net, p *portal, out io.Writer, every time.Duration) error {
+func reportProgress(ctx context.Context, net *devnet.Net, p *portal.Portal, out io.Writer, every time.Duration) error {
 	var halted <-chan struct{} // nil without the portal: never ready
 	if p != nil {
 		halted = p.Failed()
@@ -251,7 +201,7 @@ func reportProgress(ctx context.Context, net *devnet.Net, p *portal, out io.Writ
 			line := fmt.Sprintf("%s height %d  %.1f tx/s  (%d txs, %d failed, in the last %.0fs)",
 				now.Format("15:04:05"), h, float64(txs)/secs, txs, failed, secs)
 			if p != nil {
-				m := p.worker.Metrics()
+				m := p.Worker().Metrics()
 				line += fmt.Sprintf("  synced %d, lag %d", m.SyncedHeight, m.LagHeights)
 				if m.Halted {
 					line += "  SYNC HALTED: " + m.HaltReason

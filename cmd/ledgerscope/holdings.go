@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"io"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/keyring"
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/store"
@@ -16,7 +18,7 @@ import (
 
 // holdingsConfig is the holdings command's flags.
 type holdingsConfig struct {
-	db      dbConfig
+	db      appdb.Config
 	home    string
 	account string
 	asset   string
@@ -34,59 +36,18 @@ func newHoldingsCmd() *cobra.Command {
 		Short: "Holdings of an account or of an asset at any height or time, from the synced balance history",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := store.HoldingsQuery{Asset: c.asset, At: c.height, Limit: c.limit}
-			if c.account != "" {
-				a, err := namedAddress(keyring.Open(filepath.Join(c.home, "keys")), c.account)
-				if err != nil {
-					return fmt.Errorf("--account: %w", err)
-				}
-				q.Account = a[:]
+			q, err := c.query()
+			if err != nil {
+				return err
 			}
-			if c.account == "" && c.asset == "" {
-				return errorf("give --account or --asset")
-			}
-			if c.at != "" {
-				if c.height != 0 {
-					return errorf("give --at-height or --at-time, not both")
-				}
-				t, err := time.Parse(time.RFC3339, c.at)
-				if err != nil {
-					return errorf("--at-time: want RFC 3339, e.g. 2026-11-02T09:30:00+08:00: %w", err)
-				}
-				q.AtTime = &t
-			}
-			if c.after != "" {
-				a, err := ledger.ParseAddress(c.after)
+			ctx := cmd.Context()
+			return withDatabase(ctx, c.db, func(d *appdb.DB) error {
+				res, err := d.HoldingsAt(ctx, q)
 				if err != nil {
 					return err
 				}
-				q.AfterAccount = a[:]
-			}
-			ctx := cmd.Context()
-			d, err := openDatabase(ctx, c.db, cliLogger(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			res, err := d.HoldingsAt(ctx, q)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "height %d  block %X  time %s\n", res.Height, res.BlockHash, res.BlockTime.UTC().Format(time.RFC3339))
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "account\tasset\tamount\tlocked\tchanged at\t")
-			for _, h := range res.Holdings {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", hex.EncodeToString(h.Account), h.Asset, h.Amount, h.Locked, h.Height)
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			if len(res.Holdings) == q.Limit || (q.Limit == 0 && len(res.Holdings) == store.MaxPage) {
-				last := res.Holdings[len(res.Holdings)-1]
-				fmt.Fprintf(out, "more: --after %s\n", hex.EncodeToString(last.Account))
-			}
-			return nil
+				return printHoldings(cmd.OutOrStdout(), q, res)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -99,4 +60,56 @@ func newHoldingsCmd() *cobra.Command {
 	f.IntVar(&c.limit, "limit", 100, fmt.Sprintf("rows to print, 1 to %d", store.MaxPage))
 	addDBFlags(cmd, &c.db)
 	return cmd
+}
+
+// query turns the flags into the query they ask, or says what is wrong with them.
+func (c *holdingsConfig) query() (store.HoldingsQuery, error) {
+	q := store.HoldingsQuery{Asset: c.asset, At: c.height, Limit: c.limit}
+	if c.account != "" {
+		a, err := namedAddress(keyring.Open(filepath.Join(c.home, "keys")), c.account)
+		if err != nil {
+			return q, fmt.Errorf("--account: %w", err)
+		}
+		q.Account = a[:]
+	}
+	if c.account == "" && c.asset == "" {
+		return q, errorf("give --account or --asset")
+	}
+	if c.at != "" {
+		if c.height != 0 {
+			return q, errorf("give --at-height or --at-time, not both")
+		}
+		t, err := time.Parse(time.RFC3339, c.at)
+		if err != nil {
+			return q, errorf("--at-time: want RFC 3339, e.g. 2026-11-02T09:30:00+08:00: %w", err)
+		}
+		q.AtTime = &t
+	}
+	if c.after != "" {
+		a, err := ledger.ParseAddress(c.after)
+		if err != nil {
+			return q, err
+		}
+		q.AfterAccount = a[:]
+	}
+	return q, nil
+}
+
+// printHoldings prints the block the answer is at and its holdings, and how to page on when
+// the page is full.
+func printHoldings(out io.Writer, q store.HoldingsQuery, res *store.Holdings) error {
+	fmt.Fprintf(out, "height %d  block %X  time %s\n", res.Height, res.BlockHash, res.BlockTime.UTC().Format(time.RFC3339))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "account\tasset\tamount\tlocked\tchanged at\t")
+	for _, h := range res.Holdings {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", hex.EncodeToString(h.Account), h.Asset, h.Amount, h.Locked, h.Height)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(res.Holdings) == q.Limit || (q.Limit == 0 && len(res.Holdings) == store.MaxPage) {
+		last := res.Holdings[len(res.Holdings)-1]
+		fmt.Fprintf(out, "more: --after %s\n", hex.EncodeToString(last.Account))
+	}
+	return nil
 }

@@ -5,12 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/migrations"
 )
 
 // newMigrateCmd is `ledgerscope migrate up|down|status`.
 func newMigrateCmd() *cobra.Command {
-	var db dbConfig
+	var db appdb.Config
 	cmd := &cobra.Command{
 		Use:       "migrate up|down|status",
 		Short:     "Apply, roll back (one step) or list the database migrations",
@@ -19,7 +20,7 @@ func newMigrateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			log := cliLogger()
-			d, err := openDatabase(ctx, db, log, false)
+			d, err := appdb.Open(ctx, db, log, appdb.Options{})
 			if err != nil {
 				return err
 			}

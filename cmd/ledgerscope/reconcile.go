@@ -6,13 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/reconcile"
 )
 
 // reconcileConfig is the reconcile command's flags.
 type reconcileConfig struct {
-	db       dbConfig
+	db       appdb.Config
 	nodeRPC  string
 	pageSize int
 	maxDiffs int
@@ -38,25 +39,22 @@ difference with both values; exits with an error when there is any difference.`,
 			if err != nil {
 				return err
 			}
-			d, err := openDatabase(ctx, c.db, log, true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			r, err := reconcile.Run(ctx, reconcile.Config{
-				DB: d.DB, Ledger: rpc, Chain: rpc, PageSize: c.pageSize, MaxDifferences: c.maxDiffs,
-				Logger: log.With("component", "reconcile"),
+			return withDatabase(ctx, c.db, func(d *appdb.DB) error {
+				r, err := reconcile.Run(ctx, reconcile.Config{
+					DB: d.DB, Ledger: rpc, Chain: rpc, PageSize: c.pageSize, MaxDifferences: c.maxDiffs,
+					Logger: log.With("component", "reconcile"),
+				})
+				if err != nil {
+					return err
+				}
+				if err := r.WriteText(cmd.OutOrStdout()); err != nil {
+					return err
+				}
+				if !r.OK() {
+					return fmt.Errorf("%d differences between PostgreSQL and the ledger at height %d", r.Total, r.Height)
+				}
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			if err := r.WriteText(cmd.OutOrStdout()); err != nil {
-				return err
-			}
-			if !r.OK() {
-				return fmt.Errorf("%d differences between PostgreSQL and the ledger at height %d", r.Total, r.Height)
-			}
-			return nil
 		},
 	}
 	f := cmd.Flags()

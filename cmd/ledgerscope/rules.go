@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/compliance"
 	"github.com/ledgerscope/ledgerscope/store"
 )
@@ -46,39 +48,40 @@ func parseSets(sets []string) (map[string]string, error) {
 }
 
 func newRulesListCmd() *cobra.Command {
-	var db dbConfig
+	var db appdb.Config
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Every rule with its version, parameters and legal source",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			d, err := openDatabase(ctx, db, cliLogger(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			set, err := compliance.LoadActive(ctx, d.DB)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "rule set version %d\n", set.Version)
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "rule\tversion\tenabled\tseverity\tparameters\ttitle")
-			for _, ar := range set.Rules {
-				fmt.Fprintf(tw, "%s\t%d\t%v\t%s\t%s\t%s\n", ar.Rule.ID, ar.Version, ar.Enabled, ar.Rule.Severity, ar.Raw, ar.Rule.Title)
-			}
-			return tw.Flush()
+			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				set, err := compliance.LoadActive(ctx, d.DB)
+				if err != nil {
+					return err
+				}
+				return printRuleSet(cmd.OutOrStdout(), set)
+			})
 		},
 	}
 	addDBFlags(cmd, &db)
 	return cmd
 }
 
+// printRuleSet prints every rule of set with its version and parameters.
+func printRuleSet(out io.Writer, set *compliance.ActiveSet) error {
+	fmt.Fprintf(out, "rule set version %d\n", set.Version)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "rule\tversion\tenabled\tseverity\tparameters\ttitle")
+	for _, ar := range set.Rules {
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\t%s\t%s\n", ar.Rule.ID, ar.Version, ar.Enabled, ar.Rule.Severity, ar.Raw, ar.Rule.Title)
+	}
+	return tw.Flush()
+}
+
 func newRulesSetCmd() *cobra.Command {
 	var (
-		db              dbConfig
+		db              appdb.Config
 		rule, by, why   string
 		sets            []string
 		enable, disable bool
@@ -104,17 +107,14 @@ func newRulesSetCmd() *cobra.Command {
 				enabled = &f
 			}
 			ctx := cmd.Context()
-			d, err := openDatabase(ctx, db, cliLogger(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			v, sv, err := compliance.SetParams(ctx, d.DB, rule, kv, enabled, by, why)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s version %d (rule set %d)\n", rule, v, sv)
-			return nil
+			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				v, sv, err := compliance.SetParams(ctx, d.DB, rule, kv, enabled, by, why)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s version %d (rule set %d)\n", rule, v, sv)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&rule, "rule", "", "rule id, e.g. LV-IND")
@@ -131,7 +131,7 @@ func newRulesSetCmd() *cobra.Command {
 
 func newRulesBacktestCmd() *cobra.Command {
 	var (
-		db       dbConfig
+		db       appdb.Config
 		req      compliance.BacktestRequest
 		sets     []string
 		showRows int
@@ -147,21 +147,18 @@ func newRulesBacktestCmd() *cobra.Command {
 			}
 			req.Set = kv
 			ctx := cmd.Context()
-			d, err := openDatabase(ctx, db, cliLogger(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			res, err := compliance.Backtest(ctx, d.DB, req)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s from version %d with %s over heights %d..%d\n", res.RuleID, res.BaseVersion, res.Params, res.From, res.To)
-			fmt.Fprintf(out, "would flag %d: %d added, %d removed, %d unchanged\n", len(res.Would), len(res.Added), len(res.Removed), res.Unchanged)
-			printViolations(out, "added", res.Added, showRows)
-			printViolations(out, "removed", res.Removed, showRows)
-			return nil
+			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				res, err := compliance.Backtest(ctx, d.DB, req)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "%s from version %d with %s over heights %d..%d\n", res.RuleID, res.BaseVersion, res.Params, res.From, res.To)
+				fmt.Fprintf(out, "would flag %d: %d added, %d removed, %d unchanged\n", len(res.Would), len(res.Added), len(res.Removed), res.Unchanged)
+				printViolations(out, "added", res.Added, showRows)
+				printViolations(out, "removed", res.Removed, showRows)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&req.RuleID, "rule", "", "rule id, e.g. LV-IND")
@@ -176,7 +173,8 @@ func newRulesBacktestCmd() *cobra.Command {
 	return cmd
 }
 
-func printViolations(out interface{ Write([]byte) (int, error) }, title string, vs []store.Violation, limit int) {
+// printViolations prints up to limit of vs under title.
+func printViolations(out io.Writer, title string, vs []store.Violation, limit int) {
 	if len(vs) == 0 {
 		return
 	}
@@ -195,7 +193,7 @@ func printViolations(out interface{ Write([]byte) (int, error) }, title string, 
 
 func newRulesRunCmd() *cobra.Command {
 	var (
-		db    dbConfig
+		db    appdb.Config
 		batch int64
 	)
 	cmd := &cobra.Command{
@@ -204,17 +202,13 @@ func newRulesRunCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			log := cliLogger()
-			d, err := openDatabase(ctx, db, log, true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			r, err := compliance.NewRunner(compliance.RunnerConfig{DB: d.DB, MaxBatchBlocks: batch, Logger: log.With("component", "compliance")})
-			if err != nil {
-				return err
-			}
-			return r.Run(ctx)
+			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				r, err := compliance.NewRunner(compliance.RunnerConfig{DB: d.DB, MaxBatchBlocks: batch, Logger: cliLogger().With("component", "compliance")})
+				if err != nil {
+					return err
+				}
+				return r.Run(ctx)
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&batch, "batch", compliance.DefaultMaxBatchBlocks, "most blocks evaluated in one transaction")
@@ -225,7 +219,7 @@ func newRulesRunCmd() *cobra.Command {
 func newRulesWatchlistCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "watchlist", Short: "The regulator's watch list"}
 	var (
-		db      dbConfig
+		db      appdb.Config
 		by, why string
 	)
 	upload := &cobra.Command{
@@ -239,17 +233,14 @@ func newRulesWatchlistCmd() *cobra.Command {
 			}
 			defer f.Close()
 			ctx := cmd.Context()
-			d, err := openDatabase(ctx, db, cliLogger(), true)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
-			v, n, err := compliance.UploadWatchlist(ctx, d.DB, f, by, why)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "watch list version %d: %d entries\n", v, n)
-			return nil
+			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				v, n, err := compliance.UploadWatchlist(ctx, d.DB, f, by, why)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "watch list version %d: %d entries\n", v, n)
+				return nil
+			})
 		},
 	}
 	upload.Flags().StringVar(&by, "by", defaultUser(), "who uploads it")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/loadgen"
+	"github.com/ledgerscope/ledgerscope/portal"
 	"github.com/ledgerscope/ledgerscope/store/pgtest"
 )
 
@@ -113,7 +114,7 @@ func TestDevnetWatchlistUploadOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		v, n, saved, err := uploadDevnetWatchlist(ctx, db, path)
+		v, n, saved, err := portal.UploadDevnetWatchlist(ctx, db, path)
 		if err != nil || v != s.version || n != s.entries || saved != s.saved {
 			t.Errorf("upload %d: version %d, %d entries, saved %v, %v; want %d, %d, %v", i, v, n, saved, err, s.version, s.entries, s.saved)
 		}
@@ -126,8 +127,8 @@ func TestDevnetWatchlistUploadOnce(t *testing.T) {
 	if err := db.Gorm.Table("watchlist_versions").Order("version").Find(&versions).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(versions) != 2 || versions[0].CreatedBy != devnetWatchlistBy || versions[1].Reason != devnetWatchlistReason {
-		t.Errorf("watch list versions %+v, want 2 by %q", versions, devnetWatchlistBy)
+	if len(versions) != 2 || versions[0].CreatedBy != portal.DevnetWatchlistBy || versions[1].Reason != portal.DevnetWatchlistReason {
+		t.Errorf("watch list versions %+v, want 2 by %q", versions, portal.DevnetWatchlistBy)
 	}
 }
 
