@@ -4,7 +4,7 @@ BIN       := bin/ledgerscope
 PKGS      := ./...
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-race vet fmt-check bench fuzz clean
+.PHONY: all build run test vet fmt-check bench soak fuzz clean
 
 all: build
 
@@ -27,6 +27,10 @@ test: fmt-check vet
 bench: build
 	./$(BIN) bench
 	$(GO) test -run '^$$' -bench BenchmarkCatchUp -benchtime 3x ./ledgersync
+
+# The demo stack at 2,000 tx/s for 30 minutes, then a portal following it for 30 more.
+soak: build
+	./$(BIN) bench --only soak
 
 fuzz:
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzDecodeTx -fuzztime 60s

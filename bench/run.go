@@ -26,13 +26,18 @@ type Config struct {
 	Only []string
 	// Sync sizes the ledgersync figures.
 	Sync SyncConfig
+	// Soak sizes the soak, which runs only when Only names it.
+	Soak SoakConfig
 }
 
 // Groups of rows, in the order Run measures them; Config.Only selects among them.
-var Groups = []string{"verify", "app", "fullnode", "devnet", "startup", GroupIngest, GroupRules, GroupLive, GroupQuery, GroupBacktest}
+var Groups = []string{"verify", "app", "fullnode", "devnet", "startup", GroupIngest, GroupRules, GroupLive, GroupQuery, GroupBacktest, GroupSoak}
 
-// wants reports whether the run measures a group.
-func (c Config) wants(group string) bool { return len(c.Only) == 0 || slices.Contains(c.Only, group) }
+// wants reports whether the run measures a group. The soak, an hour long, runs only when
+// named.
+func (c Config) wants(group string) bool {
+	return (len(c.Only) == 0 && group != GroupSoak) || slices.Contains(c.Only, group)
+}
 
 // Run measures everything and prints the table to w.
 func Run(ctx context.Context, cfg Config, w io.Writer) error {
@@ -127,6 +132,14 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			return err
 		}
 		rows = append(rows, sr...)
+	}
+
+	if cfg.wants(GroupSoak) {
+		sk, err := Soak(ctx, cfg.Soak, filepath.Join(cfg.Dir, "soak"), cfg.BasePort+300, w, progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sk...)
 	}
 
 	Print(w, rows)

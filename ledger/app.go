@@ -101,6 +101,7 @@ func NewApp(cfg Config) (*App, error) {
 	}
 	if st == nil {
 		st = NewState()
+		st.closed = store
 	}
 	if cfg.SigCache == nil {
 		cfg.SigCache = NewSigCache(1 << 17)
@@ -171,6 +172,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := a.store.commit(commitPoint{st.Height, st.Digest, floor}, recs, false, 0); err != nil {
 		return nil, fmt.Errorf("write genesis state: %w", err)
 	}
+	st.closed = a.store
 	a.mu.Lock()
 	a.state = st
 	a.undoFloor = floor

@@ -54,7 +54,10 @@ func TestHappyPath(t *testing.T) {
 		t.Fatal("no expiry events in the block past the deadline")
 	}
 	var se *Settlement
-	c.app.View(func(st *State) { se = st.Settlements[late] })
+	c.app.View(func(st *State) { se, err = st.Settlement(late) })
+	if err != nil {
+		t.Fatal(err)
+	}
 	if se.State != SettlementFailed {
 		t.Fatalf("settlement past deadline is %s, want failed", se.State)
 	}

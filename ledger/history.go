@@ -155,7 +155,11 @@ func (s *snapshot) asset(sym string) (*Asset, error) {
 }
 
 func (s *snapshot) settlement(id Hash) (*Settlement, error) {
-	return recordAt(s, keySettlement(id), s.st.Settlements[id])
+	cur, err := s.st.Settlement(id)
+	if err != nil {
+		return nil, err
+	}
+	return recordAt(s, keySettlement(id), cur)
 }
 
 func (s *snapshot) member(id string) (*Member, error) {

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 )
 
@@ -9,12 +10,16 @@ import (
 // it are never mutated in place: a block stages copies and Commit swaps them in, so readers of
 // the committed state (CheckTx, queries) never see a half-executed block.
 type State struct {
-	Height      int64
-	Params      Params
-	Members     map[string]*Member
-	Accounts    map[Address]*Account
-	Assets      map[string]*Asset
-	Balances    map[BalanceKey]Balance
+	Height   int64
+	Params   Params
+	Members  map[string]*Member
+	Accounts map[Address]*Account
+	Assets   map[string]*Asset
+	Balances map[BalanceKey]Balance
+	// Settlements holds the open (locked) gateway settlements, and the closed ones too when
+	// the state has no store to read them back from. A closed settlement never changes
+	// again, and one is closed for every few transactions: kept in memory they grew a node
+	// without bound, so a state with a store keeps them there only (Settlement reads both).
 	Settlements map[Hash]*Settlement
 	Reserves    Reserves
 	Stats       Stats
@@ -23,6 +28,38 @@ type State struct {
 	// open lists locked settlements by deadline, derived from Settlements, so that each block
 	// finds the expired ones without scanning all settlements.
 	open []deadlineRef
+	// closed reads the settlements the state let go of; nil keeps them all in Settlements.
+	closed settlementReader
+}
+
+// settlementReader reads committed settlements from the app's store.
+type settlementReader interface {
+	// settlement returns the committed settlement id, nil if there is none.
+	settlement(id Hash) (*Settlement, error)
+	// eachSettlement calls fn for every committed settlement, in id order.
+	eachSettlement(fn func(*Settlement) error) error
+}
+
+// Settlement returns settlement id, open or closed, nil if there is none.
+func (s *State) Settlement(id Hash) (*Settlement, error) {
+	if se, ok := s.Settlements[id]; ok || s.closed == nil {
+		return se, nil
+	}
+	return s.closed.settlement(id)
+}
+
+// EachSettlement calls fn for every settlement, open or closed; the order is unspecified.
+func (s *State) EachSettlement(fn func(*Settlement) error) error {
+	if s.closed != nil {
+		// Every settlement the state holds is committed: the store has them all.
+		return s.closed.eachSettlement(fn)
+	}
+	for _, se := range s.Settlements {
+		if err := fn(se); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type deadlineRef struct {
@@ -134,7 +171,13 @@ func (s *stage) settlement(id Hash) *Settlement {
 	if st, ok := s.settlements[id]; ok {
 		return st
 	}
-	return s.base.Settlements[id]
+	se, err := s.base.Settlement(id)
+	if err != nil {
+		// Execution cannot go on without it, and no result code may stand for a disk
+		// failure: the node stops, and replays the block once restarted.
+		panic(fmt.Sprintf("ledger: read settlement %s at height %d: %v", id, s.height, err))
+	}
+	return se
 }
 
 func (s *stage) reservesOf() Reserves {
@@ -242,6 +285,10 @@ func (s *stage) apply(st *State) {
 	for id, se := range s.settlements {
 		if _, existed := st.Settlements[id]; !existed && se.State == SettlementLocked {
 			opened = append(opened, deadlineRef{se.Deadline, id})
+		}
+		if se.State != SettlementLocked && st.closed != nil {
+			delete(st.Settlements, id)
+			continue
 		}
 		st.Settlements[id] = se
 	}

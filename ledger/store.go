@@ -110,6 +110,39 @@ func (s *diskStore) get(key []byte) (val []byte, found bool, err error) {
 	return append([]byte(nil), v...), true, nil
 }
 
+// settlement reads a committed settlement; nil if there is none.
+func (s *diskStore) settlement(id Hash) (*Settlement, error) {
+	v, found, err := s.get(keySettlement(id))
+	if err != nil || !found {
+		return nil, err
+	}
+	se := &Settlement{}
+	if err := decodeInto(v, se); err != nil {
+		return nil, fmt.Errorf("%w: settlement %s: %v", ErrStateCorrupt, id, err)
+	}
+	return se, nil
+}
+
+// eachSettlement calls fn for every committed settlement, in id order.
+func (s *diskStore) eachSettlement(fn func(*Settlement) error) error {
+	lo := []byte{prefixSettlement}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{prefixSettlement + 1}})
+	if err != nil {
+		return fmt.Errorf("scan settlements: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		se := &Settlement{}
+		if err := decodeInto(it.Value(), se); err != nil {
+			return fmt.Errorf("%w: settlement record %x: %v", ErrStateCorrupt, it.Key(), err)
+		}
+		if err := fn(se); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
 // load reads the whole state, recomputing its digest from every record and comparing it with
 // the committed one. It returns nil for a store that has never been committed.
 func (s *diskStore) load() (*State, int64, error) {
@@ -132,6 +165,7 @@ func (s *diskStore) load() (*State, int64, error) {
 func (s *diskStore) loadState(meta []byte, want Digest) (*State, error) {
 
 	st := NewState()
+	st.closed = s
 	st.Height = int64(binary.BigEndian.Uint64(meta[:8]))
 	it, err := s.db.NewIter(&pebble.IterOptions{UpperBound: keyMeta()})
 	if err != nil {
@@ -203,7 +237,9 @@ func (st *State) loadRecord(k, v []byte) error {
 		if string(keySettlement(se.ID)) != string(k) {
 			return errors.New("settlement key and id differ")
 		}
-		st.Settlements[se.ID] = se
+		if se.State == SettlementLocked || st.closed == nil {
+			st.Settlements[se.ID] = se
+		}
 	case prefixReserves:
 		st.Reserves.decode(&d)
 	case prefixStats:

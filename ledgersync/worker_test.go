@@ -152,14 +152,18 @@ func TestSyncMatchesLedger(t *testing.T) {
 	if err := db.Gorm.Where("kind = 'gateway'").Find(&settles).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(settles) != len(st.Settlements) {
-		t.Errorf("%d gateway settlements, ledger has %d", len(settles), len(st.Settlements))
+	ledgerSettles := map[ledger.Hash]*ledger.Settlement{}
+	if err := st.EachSettlement(func(se *ledger.Settlement) error { ledgerSettles[se.ID] = se; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(settles) != len(ledgerSettles) {
+		t.Errorf("%d gateway settlements, ledger has %d", len(settles), len(ledgerSettles))
 	}
 	states := map[string]int{}
 	for _, s := range settles {
 		var id ledger.Hash
 		copy(id[:], s.ID)
-		ls := st.Settlements[id]
+		ls := ledgerSettles[id]
 		states[s.State]++
 		if ls == nil || s.State != ls.State.String() || s.OpenedHeight != ls.Height {
 			t.Errorf("settlement %x: %s opened %d, ledger %+v", s.ID, s.State, s.OpenedHeight, ls)

@@ -13,7 +13,7 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	var profile string
-	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, FullNodeTxs: 600_000, BasePort: 27656, Sync: bench.DefaultSyncConfig()}
+	cfg := bench.Config{Dir: "var/bench", Txs: 200_000, FullNodeTxs: 600_000, BasePort: 27656, Sync: bench.DefaultSyncConfig(), Soak: bench.DefaultSoakConfig()}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure throughput, latency and memory on this machine and print a table",
@@ -50,5 +50,10 @@ func newBenchCmd() *cobra.Command {
 	cmd.Flags().IntVar(&s.QueryRuns, "query-runs", s.QueryRuns, "timed runs of each query")
 	cmd.Flags().IntVar(&s.BacktestTxs, "backtest-txs", s.BacktestTxs, "synthetic transactions loaded for the rule backtest figure")
 	cmd.Flags().IntVar(&s.BacktestDays, "backtest-days", s.BacktestDays, "days of block time those transactions span, all of them backtested")
+	k := &cfg.Soak
+	cmd.Flags().Float64Var(&k.Rate, "soak-rate", k.Rate, "tx/s of the soak's load generator")
+	cmd.Flags().DurationVar(&k.Duration, "duration", k.Duration, "how long each phase of the soak runs (the demo stack, then a portal following it)")
+	cmd.Flags().DurationVar(&k.Every, "soak-every", k.Every, "how often the soak samples memory, goroutines, open files and disk")
+	cmd.Flags().DurationVar(&k.Warmup, "soak-warmup", k.Warmup, "how long a soak phase runs before its growth is counted")
 	return cmd
 }

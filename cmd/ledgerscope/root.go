@@ -27,5 +27,6 @@ func newRootCmd() *cobra.Command {
 		newReconcileCmd(),
 		newPortalCmd(),
 	)
+	addPprofFlag(root)
 	return root
 }
