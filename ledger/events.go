@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
-	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -23,10 +22,9 @@ import (
 type Event interface {
 	// EventType is the event's name, and its ABCI event type.
 	EventType() string
-	attrs(a *attrWriter)
-	parse(r *attrReader)
-	encode(e *encoder)
-	decode(d *decoder)
+	// fields runs the event's fields, in their order, through c: one declaration serves
+	// the binary encoding and the ABCI attributes, both ways.
+	fields(c *eventCodec)
 }
 
 // TransferEvent is one leg: an amount of an asset from one account to another. Leg says which:
@@ -198,9 +196,9 @@ func newEvent(kind string) Event {
 func ToABCI(evs []Event) []abci.Event {
 	out := make([]abci.Event, len(evs))
 	for i, ev := range evs {
-		w := attrWriter{attrs: make([]abci.EventAttribute, 0, 8)}
-		ev.attrs(&w)
-		out[i] = abci.Event{Type: ev.EventType(), Attributes: w.attrs}
+		c := eventCodec{mode: writeAttrs, w: &attrWriter{attrs: make([]abci.EventAttribute, 0, 8)}}
+		ev.fields(&c)
+		out[i] = abci.Event{Type: ev.EventType(), Attributes: c.w.attrs}
 	}
 	return out
 }
@@ -214,10 +212,10 @@ func ParseEvents(evs []abci.Event) ([]Event, error) {
 		if ev == nil {
 			continue
 		}
-		r := attrReader{attrs: evs[i].Attributes}
-		ev.parse(&r)
-		if r.err != nil {
-			return nil, fmt.Errorf("event %d (%s): %w", i, evs[i].Type, r.err)
+		c := eventCodec{mode: readAttrs, r: &attrReader{attrs: evs[i].Attributes}}
+		ev.fields(&c)
+		if c.r.err != nil {
+			return nil, fmt.Errorf("event %d (%s): %w", i, evs[i].Type, c.r.err)
 		}
 		out = append(out, ev)
 	}
@@ -330,194 +328,6 @@ func (r *attrReader) u8(k string) uint8 {
 	return uint8(v)
 }
 
-func (e *TransferEvent) attrs(w *attrWriter) {
-	w.addr("from", e.From)
-	w.addr("to", e.To)
-	w.str("asset", e.Asset)
-	w.u64("amount", e.Amount)
-	w.str("leg", e.Leg)
-}
-
-func (e *TransferEvent) parse(r *attrReader) {
-	e.From, e.To = r.addr("from"), r.addr("to")
-	e.Asset, e.Amount, e.Leg = r.str("asset"), r.u64("amount"), r.str("leg")
-}
-
-func (e *BalanceEvent) attrs(w *attrWriter) {
-	w.addr("account", e.Account)
-	w.str("asset", e.Asset)
-	w.i64("delta", e.Delta)
-	w.u64("amount", e.Amount)
-	w.u64("locked", e.Locked)
-}
-
-func (e *BalanceEvent) parse(r *attrReader) {
-	e.Account, e.Asset, e.Delta = r.addr("account"), r.str("asset"), r.i64("delta")
-	e.Amount, e.Locked = r.u64("amount"), r.u64("locked")
-}
-
-func (e *LockEvent) attrs(w *attrWriter) {
-	w.hash("settlement", e.Settlement)
-	w.addr("account", e.Account)
-	w.str("asset", e.Asset)
-	w.u64("amount", e.Amount)
-}
-
-func (e *LockEvent) parse(r *attrReader) {
-	e.Settlement, e.Account = r.hash("settlement"), r.addr("account")
-	e.Asset, e.Amount = r.str("asset"), r.u64("amount")
-}
-
-func (e *ReleaseEvent) attrs(w *attrWriter) {
-	w.hash("settlement", e.Settlement)
-	w.addr("account", e.Account)
-	w.str("asset", e.Asset)
-	w.u64("amount", e.Amount)
-	w.str("outcome", e.Outcome)
-}
-
-func (e *ReleaseEvent) parse(r *attrReader) {
-	e.Settlement, e.Account = r.hash("settlement"), r.addr("account")
-	e.Asset, e.Amount, e.Outcome = r.str("asset"), r.u64("amount"), r.str("outcome")
-}
-
-func (e *MintEvent) attrs(w *attrWriter) {
-	w.str("asset", e.Asset)
-	w.addr("to", e.To)
-	w.u64("amount", e.Amount)
-	w.u64("supply", e.Supply)
-}
-
-func (e *MintEvent) parse(r *attrReader) {
-	e.Asset, e.To, e.Amount, e.Supply = r.str("asset"), r.addr("to"), r.u64("amount"), r.u64("supply")
-}
-
-func (e *BurnEvent) attrs(w *attrWriter) {
-	w.str("asset", e.Asset)
-	w.addr("from", e.From)
-	w.u64("amount", e.Amount)
-	w.u64("supply", e.Supply)
-}
-
-func (e *BurnEvent) parse(r *attrReader) {
-	e.Asset, e.From, e.Amount, e.Supply = r.str("asset"), r.addr("from"), r.u64("amount"), r.u64("supply")
-}
-
-func (e *FreezeEvent) attrs(w *attrWriter) {
-	w.addr("account", e.Account)
-	w.str("asset", e.Asset)
-	w.str("frozen", strconv.FormatBool(e.Frozen))
-	w.str("reason", e.Reason)
-}
-
-func (e *FreezeEvent) parse(r *attrReader) {
-	e.Account, e.Asset, e.Reason = r.addr("account"), r.str("asset"), r.str("reason")
-	f, err := strconv.ParseBool(r.str("frozen"))
-	r.check("frozen", err)
-	e.Frozen = f
-}
-
-func (e *AccountEvent) attrs(w *attrWriter) {
-	w.addr("address", e.Address)
-	w.str("pubkey", e.PubKey.String())
-	w.str("sponsor", e.Sponsor)
-	w.str("kind", e.Kind.String())
-	w.hash("owner_ref", e.OwnerRef)
-	w.str("venues", strings.Join(e.Venues, ","))
-}
-
-func (e *AccountEvent) parse(r *attrReader) {
-	e.Address = r.addr("address")
-	pk, err := ParsePubKey(r.str("pubkey"))
-	r.check("pubkey", err)
-	e.PubKey = pk
-	e.Sponsor = r.str("sponsor")
-	k, err := ParseAccountKind(r.str("kind"))
-	r.check("kind", err)
-	e.Kind = k
-	e.OwnerRef = r.hash("owner_ref")
-	if v := r.str("venues"); v != "" {
-		e.Venues = strings.Split(v, ",")
-	}
-}
-
-func (e *AssetEvent) attrs(w *attrWriter) {
-	a := &e.Asset
-	w.str("symbol", a.Symbol)
-	w.str("name", a.Name)
-	w.str("class", a.Class.String())
-	w.str("security_kind", a.Kind.String())
-	w.u64("decimals", uint64(a.Decimals))
-	w.str("issuer", a.Issuer)
-	w.str("venue", a.Venue)
-	w.str("commodity", a.Commodity)
-	w.str("grade", a.Grade)
-	w.str("warehouse", a.Warehouse)
-	w.str("unit", a.Unit)
-	w.u64("position_limit", a.PositionLimit)
-}
-
-func (e *AssetEvent) parse(r *attrReader) {
-	a := &e.Asset
-	a.Symbol, a.Name = r.str("symbol"), r.str("name")
-	c, err := ParseAssetClass(r.str("class"))
-	r.check("class", err)
-	a.Class = c
-	k, err := ParseSecurityKind(r.str("security_kind"))
-	r.check("security_kind", err)
-	a.Kind = k
-	a.Decimals = r.u8("decimals")
-	a.Issuer, a.Venue = r.str("issuer"), r.str("venue")
-	a.Commodity, a.Grade, a.Warehouse, a.Unit = r.str("commodity"), r.str("grade"), r.str("warehouse"), r.str("unit")
-	a.PositionLimit = r.u64("position_limit")
-	a.Status = StatusActive
-}
-
-func (e *ReservesEvent) attrs(w *attrWriter) {
-	w.u64("amount", e.Amount)
-	w.i64("as_of", e.AsOf)
-	w.hash("report", e.Report)
-	w.u64("supply", e.Supply)
-}
-
-func (e *ReservesEvent) parse(r *attrReader) {
-	e.Amount, e.AsOf, e.Report, e.Supply = r.u64("amount"), r.i64("as_of"), r.hash("report"), r.u64("supply")
-}
-
-func (e *SettlementEvent) attrs(w *attrWriter) {
-	w.hash("id", e.ID)
-	w.str("kind", e.Kind)
-	w.str("state", e.State.String())
-	w.str("venue", e.Venue)
-	w.str("gateway", e.Gateway)
-	w.addr("seller", e.Seller)
-	w.addr("buyer", e.Buyer)
-	w.str("asset", e.Asset)
-	w.u64("quantity", e.Quantity)
-	w.u64("cash", e.Cash)
-	w.i64("deadline", e.Deadline)
-	w.str("ref", e.Ref)
-	w.str("reason", e.Reason)
-}
-
-func (e *SettlementEvent) parse(r *attrReader) {
-	e.ID, e.Kind = r.hash("id"), r.str("kind")
-	switch s := r.str("state"); s {
-	case "locked":
-		e.State = SettlementLocked
-	case "confirmed":
-		e.State = SettlementConfirmed
-	case "failed":
-		e.State = SettlementFailed
-	default:
-		r.check("state", fmt.Errorf("unknown state %q", s))
-	}
-	e.Venue, e.Gateway = r.str("venue"), r.str("gateway")
-	e.Seller, e.Buyer = r.addr("seller"), r.addr("buyer")
-	e.Asset, e.Quantity, e.Cash = r.str("asset"), r.u64("quantity"), r.u64("cash")
-	e.Deadline, e.Ref, e.Reason = r.i64("deadline"), r.str("ref"), r.str("reason")
-}
-
 // eventKinds numbers the event types in the binary encoding; never renumbered.
 var eventKinds = []string{"", "transfer", "balance", "lock", "release", "mint", "burn", "freeze", "account", "asset", "reserves", "settlement"}
 
@@ -538,13 +348,13 @@ func EncodeEvents(evs []Event) []byte {
 	if len(evs) == 0 {
 		return nil
 	}
-	e := encoder{buf: make([]byte, 0, 64*len(evs))}
-	e.u8(uint8(len(evs)))
+	c := eventCodec{mode: encodeBinary, e: encoder{buf: make([]byte, 0, 64*len(evs))}}
+	c.e.u8(uint8(len(evs)))
 	for _, ev := range evs {
-		e.u8(eventKind(ev.EventType()))
-		ev.encode(&e)
+		c.e.u8(eventKind(ev.EventType()))
+		ev.fields(&c)
 	}
-	return e.buf
+	return c.e.buf
 }
 
 // DecodeEvents reads events encoded by EncodeEvents; anything else is ErrMalformed.
@@ -552,7 +362,8 @@ func DecodeEvents(b []byte) ([]Event, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	d := decoder{buf: b}
+	c := eventCodec{mode: decodeBinary, d: decoder{buf: b}}
+	d := &c.d
 	n := int(d.u8("event count"))
 	if n == 0 || n > maxEvents {
 		return nil, fmt.Errorf("%w: %d events", ErrMalformed, n)
@@ -567,7 +378,7 @@ func DecodeEvents(b []byte) ([]Event, error) {
 			return nil, fmt.Errorf("%w: event kind %d", ErrMalformed, k)
 		}
 		ev := newEvent(eventKinds[k])
-		ev.decode(&d)
+		ev.fields(&c)
 		out = append(out, ev)
 	}
 	if err := d.end("events"); err != nil {
@@ -579,155 +390,128 @@ func DecodeEvents(b []byte) ([]Event, error) {
 // TxEvents returns the typed events of one transaction's result.
 func TxEvents(r *abci.ExecTxResult) ([]Event, error) { return DecodeEvents(r.Data) }
 
-func (e *TransferEvent) encode(w *encoder) {
-	w.fixed(e.From[:])
-	w.fixed(e.To[:])
-	w.str(e.Asset)
-	w.u64(e.Amount)
-	w.str(e.Leg)
+func (e *TransferEvent) fields(c *eventCodec) {
+	c.addr("from", &e.From)
+	c.addr("to", &e.To)
+	c.str("asset", &e.Asset, 24)
+	c.u64("amount", &e.Amount)
+	c.str("leg", &e.Leg, 16)
 }
 
-func (e *TransferEvent) decode(d *decoder) {
-	d.fixed(e.From[:], "from")
-	d.fixed(e.To[:], "to")
-	e.Asset, e.Amount, e.Leg = d.str("asset", 24), d.u64("amount"), d.str("leg", 16)
+func (e *BalanceEvent) fields(c *eventCodec) {
+	c.addr("account", &e.Account)
+	c.str("asset", &e.Asset, 24)
+	c.i64("delta", &e.Delta)
+	c.u64("amount", &e.Amount)
+	c.u64("locked", &e.Locked)
 }
 
-func (e *BalanceEvent) encode(w *encoder) {
-	w.fixed(e.Account[:])
-	w.str(e.Asset)
-	w.i64(e.Delta)
-	w.u64(e.Amount)
-	w.u64(e.Locked)
+func (e *LockEvent) fields(c *eventCodec) {
+	c.hash("settlement", &e.Settlement)
+	c.addr("account", &e.Account)
+	c.str("asset", &e.Asset, 24)
+	c.u64("amount", &e.Amount)
 }
 
-func (e *BalanceEvent) decode(d *decoder) {
-	d.fixed(e.Account[:], "account")
-	e.Asset, e.Delta, e.Amount, e.Locked = d.str("asset", 24), d.i64("delta"), d.u64("amount"), d.u64("locked")
+func (e *ReleaseEvent) fields(c *eventCodec) {
+	c.hash("settlement", &e.Settlement)
+	c.addr("account", &e.Account)
+	c.str("asset", &e.Asset, 24)
+	c.u64("amount", &e.Amount)
+	c.str("outcome", &e.Outcome, 16)
 }
 
-func (e *LockEvent) encode(w *encoder) {
-	w.fixed(e.Settlement[:])
-	w.fixed(e.Account[:])
-	w.str(e.Asset)
-	w.u64(e.Amount)
+func (e *MintEvent) fields(c *eventCodec) {
+	c.str("asset", &e.Asset, 24)
+	c.addr("to", &e.To)
+	c.u64("amount", &e.Amount)
+	c.u64("supply", &e.Supply)
 }
 
-func (e *LockEvent) decode(d *decoder) {
-	d.fixed(e.Settlement[:], "settlement")
-	d.fixed(e.Account[:], "account")
-	e.Asset, e.Amount = d.str("asset", 24), d.u64("amount")
+func (e *BurnEvent) fields(c *eventCodec) {
+	c.str("asset", &e.Asset, 24)
+	c.addr("from", &e.From)
+	c.u64("amount", &e.Amount)
+	c.u64("supply", &e.Supply)
 }
 
-func (e *ReleaseEvent) encode(w *encoder) {
-	w.fixed(e.Settlement[:])
-	w.fixed(e.Account[:])
-	w.str(e.Asset)
-	w.u64(e.Amount)
-	w.str(e.Outcome)
+func (e *FreezeEvent) fields(c *eventCodec) {
+	c.addr("account", &e.Account)
+	c.str("asset", &e.Asset, 24)
+	c.bool("frozen", &e.Frozen)
+	c.str("reason", &e.Reason, maxName)
 }
 
-func (e *ReleaseEvent) decode(d *decoder) {
-	d.fixed(e.Settlement[:], "settlement")
-	d.fixed(e.Account[:], "account")
-	e.Asset, e.Amount, e.Outcome = d.str("asset", 24), d.u64("amount"), d.str("outcome", 16)
+func (e *AccountEvent) fields(c *eventCodec) {
+	c.addr("address", &e.Address)
+	c.pubKey("pubkey", &e.PubKey)
+	c.str("sponsor", &e.Sponsor, 8)
+	named(c, "kind", &e.Kind, AccountKind.String, ParseAccountKind)
+	c.hash("owner_ref", &e.OwnerRef)
+	c.list("venues", &e.Venues, maxVenues, 8)
 }
 
-func (e *MintEvent) encode(w *encoder) {
-	w.str(e.Asset)
-	w.fixed(e.To[:])
-	w.u64(e.Amount)
-	w.u64(e.Supply)
+// fields of an AssetEvent: the binary encoding is the asset's record, as the state keeps
+// it; the attributes are what a person reads about a new asset.
+func (e *AssetEvent) fields(c *eventCodec) {
+	a := &e.Asset
+	switch c.mode {
+	case encodeBinary:
+		a.encode(&c.e)
+		return
+	case decodeBinary:
+		a.decode(&c.d)
+		return
+	}
+	c.str("symbol", &a.Symbol, 0)
+	c.str("name", &a.Name, 0)
+	named(c, "class", &a.Class, AssetClass.String, ParseAssetClass)
+	named(c, "security_kind", &a.Kind, SecurityKind.String, ParseSecurityKind)
+	c.u8("decimals", &a.Decimals)
+	c.str("issuer", &a.Issuer, 0)
+	c.str("venue", &a.Venue, 0)
+	c.str("commodity", &a.Commodity, 0)
+	c.str("grade", &a.Grade, 0)
+	c.str("warehouse", &a.Warehouse, 0)
+	c.str("unit", &a.Unit, 0)
+	c.u64("position_limit", &a.PositionLimit)
+	if c.mode == readAttrs {
+		a.Status = StatusActive
+	}
 }
 
-func (e *MintEvent) decode(d *decoder) {
-	e.Asset = d.str("asset", 24)
-	d.fixed(e.To[:], "to")
-	e.Amount, e.Supply = d.u64("amount"), d.u64("supply")
+func (e *ReservesEvent) fields(c *eventCodec) {
+	c.u64("amount", &e.Amount)
+	c.i64("as_of", &e.AsOf)
+	c.hash("report", &e.Report)
+	c.u64("supply", &e.Supply)
 }
 
-func (e *BurnEvent) encode(w *encoder) {
-	w.str(e.Asset)
-	w.fixed(e.From[:])
-	w.u64(e.Amount)
-	w.u64(e.Supply)
+func (e *SettlementEvent) fields(c *eventCodec) {
+	c.hash("id", &e.ID)
+	c.str("kind", &e.Kind, 16)
+	named(c, "state", &e.State, SettlementState.String, parseSettlementState)
+	c.str("venue", &e.Venue, 8)
+	c.str("gateway", &e.Gateway, 8)
+	c.addr("seller", &e.Seller)
+	c.addr("buyer", &e.Buyer)
+	c.str("asset", &e.Asset, 24)
+	c.u64("quantity", &e.Quantity)
+	c.u64("cash", &e.Cash)
+	c.i64("deadline", &e.Deadline)
+	c.str("ref", &e.Ref, maxRef)
+	c.str("reason", &e.Reason, maxName)
 }
 
-func (e *BurnEvent) decode(d *decoder) {
-	e.Asset = d.str("asset", 24)
-	d.fixed(e.From[:], "from")
-	e.Amount, e.Supply = d.u64("amount"), d.u64("supply")
-}
-
-func (e *FreezeEvent) encode(w *encoder) {
-	w.fixed(e.Account[:])
-	w.str(e.Asset)
-	w.bool(e.Frozen)
-	w.str(e.Reason)
-}
-
-func (e *FreezeEvent) decode(d *decoder) {
-	d.fixed(e.Account[:], "account")
-	e.Asset, e.Frozen, e.Reason = d.str("asset", 24), d.bool("frozen"), d.str("reason", maxName)
-}
-
-func (e *AccountEvent) encode(w *encoder) {
-	w.fixed(e.Address[:])
-	w.fixed(e.PubKey[:])
-	w.str(e.Sponsor)
-	w.u8(uint8(e.Kind))
-	w.fixed(e.OwnerRef[:])
-	w.strs(e.Venues)
-}
-
-func (e *AccountEvent) decode(d *decoder) {
-	d.fixed(e.Address[:], "address")
-	d.fixed(e.PubKey[:], "pubkey")
-	e.Sponsor = d.str("sponsor", 8)
-	e.Kind = AccountKind(d.u8("kind"))
-	d.fixed(e.OwnerRef[:], "owner ref")
-	e.Venues = d.strs("venues", maxVenues, 8)
-}
-
-func (e *AssetEvent) encode(w *encoder) { e.Asset.encode(w) }
-func (e *AssetEvent) decode(d *decoder) { e.Asset.decode(d) }
-
-func (e *ReservesEvent) encode(w *encoder) {
-	w.u64(e.Amount)
-	w.i64(e.AsOf)
-	w.fixed(e.Report[:])
-	w.u64(e.Supply)
-}
-
-func (e *ReservesEvent) decode(d *decoder) {
-	e.Amount, e.AsOf = d.u64("amount"), d.i64("as of")
-	d.fixed(e.Report[:], "report")
-	e.Supply = d.u64("supply")
-}
-
-func (e *SettlementEvent) encode(w *encoder) {
-	w.fixed(e.ID[:])
-	w.str(e.Kind)
-	w.u8(uint8(e.State))
-	w.str(e.Venue)
-	w.str(e.Gateway)
-	w.fixed(e.Seller[:])
-	w.fixed(e.Buyer[:])
-	w.str(e.Asset)
-	w.u64(e.Quantity)
-	w.u64(e.Cash)
-	w.i64(e.Deadline)
-	w.str(e.Ref)
-	w.str(e.Reason)
-}
-
-func (e *SettlementEvent) decode(d *decoder) {
-	d.fixed(e.ID[:], "id")
-	e.Kind = d.str("kind", 16)
-	e.State = SettlementState(d.u8("state"))
-	e.Venue, e.Gateway = d.str("venue", 8), d.str("gateway", 8)
-	d.fixed(e.Seller[:], "seller")
-	d.fixed(e.Buyer[:], "buyer")
-	e.Asset, e.Quantity, e.Cash = d.str("asset", 24), d.u64("quantity"), d.u64("cash")
-	e.Deadline, e.Ref, e.Reason = d.i64("deadline"), d.str("ref", maxRef), d.str("reason", maxName)
+// parseSettlementState reads a settlement state's attribute.
+func parseSettlementState(s string) (SettlementState, error) {
+	switch s {
+	case "locked":
+		return SettlementLocked, nil
+	case "confirmed":
+		return SettlementConfirmed, nil
+	case "failed":
+		return SettlementFailed, nil
+	}
+	return 0, fmt.Errorf("unknown state %q", s)
 }

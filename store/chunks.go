@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // MaxChunkChanges is the most changes a balance_chunks row holds: a holding that changes in
@@ -18,15 +17,39 @@ import (
 // holding at a height never reads long arrays.
 const MaxChunkChanges = 256
 
-// chunkTable is balance_chunks: its columns and their types, as chunkRows.encode writes them.
-var chunkTable = table{
-	name:  "balance_chunks",
-	cols:  []string{"block_time", "height", "last_height", "account", "asset", "heights", "deltas", "amounts", "locked"},
-	types: []uint32{timestamptz, int8, int8, bytea, text, int8Array, int8Array, int8Array, int8Array},
+// chunkTable is balance_chunks, a row of which is a holding's changes in height order.
+var chunkTable = declare("balance_chunks", []*BalanceChange{{}}, chunkFields)
+
+func chunkFields(w *rowWriter, cs *[]*BalanceChange) {
+	first, last := (*cs)[0], (*cs)[len(*cs)-1]
+	w.row()
+	w.time("block_time", first.BlockTime)
+	w.int8("height", first.Height)
+	w.int8("last_height", last.Height)
+	w.bytea("account", first.Account)
+	w.text("asset", first.Asset)
+	w.changes("heights", *cs, 0)
+	w.changes("deltas", *cs, 1)
+	w.changes("amounts", *cs, 2)
+	w.changes("locked", *cs, 3)
 }
 
-// int8Array is the type OID of bigint[].
-const int8Array = pgtype.Int8ArrayOID
+// changes writes field f (chunkField) of a row's changes as a bigint[].
+func (w *rowWriter) changes(col string, cs []*BalanceChange, f int) {
+	if w.collect {
+		vals := make([]int64, len(cs))
+		for i, c := range cs {
+			vals[i] = chunkField(c, f)
+		}
+		w.vals = append(w.vals, vals)
+		w.cols = append(w.cols, column{col, int8Array})
+		return
+	}
+	w.int8ArrayHeader(len(cs))
+	for _, c := range cs {
+		w.putInt8(chunkField(c, f))
+	}
+}
 
 // chunkRows are a batch's balance changes grouped into balance_chunks rows: per holding,
 // its changes in height order, at most MaxChunkChanges to a row.
@@ -122,22 +145,12 @@ func (ch *chunkRows) first(k int) *BalanceChange { return ch.changes[ch.start[k]
 // row returns row k's changes.
 func (ch *chunkRows) row(k int32) []*BalanceChange { return ch.changes[ch.start[k]:ch.start[k+1]] }
 
-// encode writes the rows in key order in COPY's binary format.
-func (ch *chunkRows) encode(w *copyWriter) {
+// write writes the rows in key order.
+func (ch *chunkRows) write(w *rowWriter) {
+	w.width = len(chunkTable.cols)
 	for _, k := range ch.order {
 		cs := ch.row(k)
-		w.row(9)
-		w.time(cs[0].BlockTime)
-		w.int8(cs[0].Height)
-		w.int8(cs[len(cs)-1].Height)
-		w.bytea(cs[0].Account)
-		w.text(cs[0].Asset)
-		for f := range 4 {
-			w.int8ArrayHeader(len(cs))
-			for _, c := range cs {
-				w.int8(chunkField(c, f))
-			}
-		}
+		chunkFields(w, &cs)
 	}
 }
 
@@ -155,29 +168,11 @@ func chunkField(c *BalanceChange, f int) int64 {
 	}
 }
 
-// rows returns the rows for an INSERT, in key order.
-func (ch *chunkRows) rows() [][]any {
-	out := make([][]any, 0, len(ch.order))
-	for _, k := range ch.order {
-		cs := ch.row(k)
-		var arrays [4][]int64
-		for f := range arrays {
-			arrays[f] = make([]int64, len(cs))
-			for i, c := range cs {
-				arrays[f][i] = chunkField(c, f)
-			}
-		}
-		out = append(out, []any{cs[0].BlockTime, cs[0].Height, cs[len(cs)-1].Height, cs[0].Account, cs[0].Asset,
-			arrays[0], arrays[1], arrays[2], arrays[3]})
-	}
-	return out
-}
-
 // chunkWrite is a batch's balance_chunks rows ready to send: a COPY stream, or the rows
 // of an INSERT.
 type chunkWrite struct {
 	copy []byte
-	rows [][]any
+	rows *fieldRows
 }
 
 // prepareChunks groups the batch's balance changes into rows and encodes them for COPY if
@@ -188,12 +183,14 @@ func prepareChunks(blocks []*BlockRows, useCopy bool) chunkWrite {
 		return chunkWrite{}
 	}
 	if !useCopy {
-		return chunkWrite{rows: ch.rows()}
+		w := rowWriter{collect: true, vals: make([]any, 0, len(ch.order)*len(chunkTable.cols))}
+		ch.write(&w)
+		return chunkWrite{rows: w.values()}
 	}
 	// About 100 bytes per row beside its arrays' 12 per element, so that the buffer rarely grows.
 	buf := make([]byte, 0, len(copyHeader)+100*len(ch.order)+4*(20*len(ch.order)+12*len(ch.changes)))
-	w := copyWriter{buf: append(buf, copyHeader...)}
-	ch.encode(&w)
+	w := rowWriter{buf: append(buf, copyHeader...)}
+	ch.write(&w)
 	return chunkWrite{copy: append(w.buf, copyTrailer...)}
 }
 

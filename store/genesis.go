@@ -32,12 +32,13 @@ func (db *DB) InitGenesis(ctx context.Context, g Genesis) (*Cursor, error) {
 			return nil
 		}
 		b := &BlockRows{NewMembers: g.Members, NewAccounts: g.Accounts, NewAssets: g.Assets}
-		for _, t := range appendTables {
+		for i := range appendTables {
+			t := &appendTables[i]
 			if t.name == "blocks" {
 				continue // genesis is height 0, not a block
 			}
-			rows := t.rows(b, nil)
-			if len(rows) == 0 {
+			rows := t.values(b)
+			if rows.n == 0 {
 				continue
 			}
 			if err := insertRows(ctx, tx, t.name, t.cols, rows, ""); err != nil {
