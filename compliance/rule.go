@@ -239,3 +239,9 @@ const (
 	RuleRapid      = "RAPID"
 	RuleSession    = "SESSION"
 )
+
+// NoParams is the parameter set of a rule without parameters (zero tolerance).
+type NoParams struct{}
+
+// Validate implements Params.
+func (*NoParams) Validate() error { return nil }
