@@ -74,68 +74,108 @@ type ownerSeries struct {
 
 // loadOwnerHoldings is ownerHoldings without the cache.
 func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys map[holdKey]bool) (map[holdKey][]holdPoint, map[string]securityAsset, error) {
-	assets := map[string]securityAsset{}
-	rows, err := e.q.Query(ctx, `SELECT symbol, security_kind, position_limit FROM assets WHERE class = 'security'`)
+	assets, err := e.securities(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("securities: %w", err)
-	}
-	for rows.Next() {
-		var a securityAsset
-		if err := rows.Scan(&a.symbol, &a.kind, &a.positionLimit); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("securities: %w", err)
-		}
-		assets[a.symbol] = a
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("securities: %w", err)
+		return nil, nil, err
 	}
 	if keys == nil {
-		keys = map[holdKey]bool{}
-		// Holdings of securities change only through legs, mints and burns (a lock moves
-		// nothing), and both tables are read by block time, their leading key. Each holding
-		// once: a busy range moves the same ones many times.
-		type change struct {
-			a     []byte
-			asset string
-		}
-		var changed []change
-		err := e.scan(ctx, "changed holdings", func(rows pgx.Rows) error {
-			var c change
-			if err := rows.Scan(&c.a, &c.asset); err != nil {
-				return err
-			}
-			if _, ok := assets[c.asset]; ok {
-				changed = append(changed, c)
-			}
-			return nil
-		}, `SELECT DISTINCT addr, asset FROM (
-				SELECT from_addr addr, asset FROM transfer_legs
-					WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
-				UNION ALL SELECT to_addr, asset FROM transfer_legs
-					WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
-				UNION ALL SELECT CASE WHEN type = 'burn' THEN signer ELSE counterparty END, asset FROM transactions
-					WHERE type IN ('mint', 'burn') AND code = 0 AND block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
-			) moved WHERE addr IS NOT NULL`,
-			r.FromTime, r.ToTime, r.From, r.To, ledger.CoinSymbol)
-		if err != nil {
+		if keys, err = e.changedHoldings(ctx, r, assets); err != nil {
 			return nil, nil, err
-		}
-		addrs := make([][]byte, len(changed))
-		for i, c := range changed {
-			addrs[i] = c.a
-		}
-		if err := e.loadAccounts(ctx, addrs); err != nil {
-			return nil, nil, err
-		}
-		for _, c := range changed {
-			keys[holdKey{string(e.acct(c.a).owner), c.asset}] = true
 		}
 	}
 	if len(keys) == 0 {
 		return nil, assets, nil
 	}
+	owners, symbols := ownersAndSymbols(keys)
+	accts, err := e.ownersAccounts(ctx, owners)
+	if err != nil {
+		return nil, nil, err
+	}
+	f := newHoldingFold(e, keys, symbols)
+	rows, opening, err := f.read(ctx, accts, r, since)
+	if err != nil {
+		return nil, nil, err
+	}
+	changes, err := byHeight(rows[opening:], since, r.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	times, err := e.blockTimes(ctx, since, r.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	supplies, err := e.supplies(ctx, symbols, since, r.To)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.series(rows[:opening], changes, since, times, supplies), assets, nil
+}
+
+// securities returns the assets of class security, by symbol.
+func (e *Env) securities(ctx context.Context) (map[string]securityAsset, error) {
+	assets := map[string]securityAsset{}
+	err := e.scan(ctx, "securities", func(rows pgx.Rows) error {
+		var a securityAsset
+		if err := rows.Scan(&a.symbol, &a.kind, &a.positionLimit); err != nil {
+			return err
+		}
+		assets[a.symbol] = a
+		return nil
+	}, `SELECT symbol, security_kind, position_limit FROM assets WHERE class = 'security'`)
+	if err != nil {
+		return nil, err
+	}
+	return assets, nil
+}
+
+// changedHoldings returns the owner and security of each holding of securities the range
+// changed.
+func (e *Env) changedHoldings(ctx context.Context, r Range, assets map[string]securityAsset) (map[holdKey]bool, error) {
+	// Holdings of securities change only through legs, mints and burns (a lock moves
+	// nothing), and both tables are read by block time, their leading key. Each holding
+	// once: a busy range moves the same ones many times.
+	type change struct {
+		a     []byte
+		asset string
+	}
+	var changed []change
+	err := e.scan(ctx, "changed holdings", func(rows pgx.Rows) error {
+		var c change
+		if err := rows.Scan(&c.a, &c.asset); err != nil {
+			return err
+		}
+		if _, ok := assets[c.asset]; ok {
+			changed = append(changed, c)
+		}
+		return nil
+	}, `SELECT DISTINCT addr, asset FROM (
+			SELECT from_addr addr, asset FROM transfer_legs
+				WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+			UNION ALL SELECT to_addr, asset FROM transfer_legs
+				WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+			UNION ALL SELECT CASE WHEN type = 'burn' THEN signer ELSE counterparty END, asset FROM transactions
+				WHERE type IN ('mint', 'burn') AND code = 0 AND block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND asset <> $5
+		) moved WHERE addr IS NOT NULL`,
+		r.FromTime, r.ToTime, r.From, r.To, ledger.CoinSymbol)
+	if err != nil {
+		return nil, err
+	}
+	addrs := make([][]byte, len(changed))
+	for i, c := range changed {
+		addrs[i] = c.a
+	}
+	if err := e.loadAccounts(ctx, addrs); err != nil {
+		return nil, err
+	}
+	keys := map[holdKey]bool{}
+	for _, c := range changed {
+		keys[holdKey{string(e.acct(c.a).owner), c.asset}] = true
+	}
+	return keys, nil
+}
+
+// ownersAndSymbols returns the distinct owners and assets of keys.
+func ownersAndSymbols(keys map[holdKey]bool) ([][]byte, []string) {
 	var owners [][]byte
 	var symbols []string
 	seenO, seenA := map[string]bool{}, map[string]bool{}
@@ -149,63 +189,87 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 			symbols = append(symbols, k.asset)
 		}
 	}
-	accts, err := e.ownersAccounts(ctx, owners)
-	if err != nil {
-		return nil, nil, err
+	return owners, symbols
+}
+
+// holdingFold folds the balance rows of the owners' accounts into the owners' holdings:
+// each account's holding before since, then every change up to the range's end. A busy
+// range has a row for most holdings at most blocks: each is folded through the pointers of
+// its holding and owner, found once per row by the raw bytes of the account, with no map of
+// the fold touched and nothing allocated per row.
+type holdingFold struct {
+	e       *Env
+	keys    map[holdKey]bool
+	symbols []string
+	totals  map[holdKey]*ownerTotal
+	// perAsset holds, for each of symbols, its holdings by account.
+	perAsset []map[string]*acctHolding
+}
+
+// ownerTotal is an owner's holding of an asset as the fold goes.
+type ownerTotal struct {
+	key    holdKey
+	want   bool
+	total  int64
+	before int64 // total at the end of the previous block that changed it
+	mark   int64 // the block whose change before is from
+}
+
+// acctHolding is an account's holding of an asset as the fold goes.
+type acctHolding struct {
+	cur   int64
+	owner *ownerTotal
+}
+
+// holdRow is a balance row: a holding's amount after the block at height.
+type holdRow struct {
+	h      *acctHolding
+	height int64
+	amount int64
+}
+
+func newHoldingFold(e *Env, keys map[holdKey]bool, symbols []string) *holdingFold {
+	f := &holdingFold{e: e, keys: keys, symbols: symbols, totals: map[holdKey]*ownerTotal{},
+		perAsset: make([]map[string]*acctHolding, len(symbols))}
+	for i := range f.perAsset {
+		f.perAsset[i] = map[string]*acctHolding{}
 	}
-	// Each account's holding before since, then every change up to the range's end. A
-	// busy range has a row for most holdings at most blocks: each is folded through the
-	// pointers of its holding and owner, found once per row by the raw bytes of the
-	// account, with no map of the fold touched and nothing allocated per row.
-	type ownerTotal struct {
-		key    holdKey
-		want   bool
-		total  int64
-		before int64 // total at the end of the previous block that changed it
-		mark   int64 // the block whose change before is from
+	return f
+}
+
+// scanRow reads a row of columns account, asset, height, amount.
+func (f *holdingFold) scanRow(rows pgx.Rows) (holdRow, error) {
+	var x holdRow
+	if err := rows.Scan(nil, nil, &x.height, &x.amount); err != nil {
+		return x, err
 	}
-	type holding struct {
-		cur   int64
-		owner *ownerTotal
+	raw := rows.RawValues()
+	ai := slices.IndexFunc(f.symbols, func(sym string) bool { return sym == string(raw[1]) })
+	if ai < 0 {
+		return x, fmt.Errorf("asset %q was not asked for", raw[1])
 	}
-	totals := map[holdKey]*ownerTotal{}
-	perAsset := make([]map[string]*holding, len(symbols))
-	for i := range perAsset {
-		perAsset[i] = map[string]*holding{}
-	}
-	type row struct {
-		h      *holding
-		height int64
-		amount int64
-	}
-	scanRow := func(rows pgx.Rows) (row, error) {
-		var x row
-		if err := rows.Scan(nil, nil, &x.height, &x.amount); err != nil {
-			return x, err
+	x.h = f.perAsset[ai][string(raw[0])]
+	if x.h == nil {
+		a := bytes.Clone(raw[0])
+		k := holdKey{string(f.e.acct(a).owner), f.symbols[ai]}
+		o := f.totals[k]
+		if o == nil {
+			o = &ownerTotal{key: k, want: f.keys[k], mark: -1}
+			f.totals[k] = o
 		}
-		raw := rows.RawValues()
-		ai := slices.IndexFunc(symbols, func(sym string) bool { return sym == string(raw[1]) })
-		if ai < 0 {
-			return x, fmt.Errorf("asset %q was not asked for", raw[1])
-		}
-		x.h = perAsset[ai][string(raw[0])]
-		if x.h == nil {
-			a := bytes.Clone(raw[0])
-			k := holdKey{string(e.acct(a).owner), symbols[ai]}
-			o := totals[k]
-			if o == nil {
-				o = &ownerTotal{key: k, want: keys[k], mark: -1}
-				totals[k] = o
-			}
-			x.h = &holding{owner: o}
-			perAsset[ai][string(a)] = x.h
-		}
-		return x, nil
+		x.h = &acctHolding{owner: o}
+		f.perAsset[ai][string(a)] = x.h
 	}
-	var hist, straddle []row
+	return x, nil
+}
+
+// read returns the rows of accts: the holdings before since first, rows[:opening], then
+// the changes from since up to the range's end.
+func (f *holdingFold) read(ctx context.Context, accts [][]byte, r Range, since int64) ([]holdRow, int, error) {
+	var hist, straddle []holdRow
 	if since > 1 {
-		err := e.balancesBefore(ctx, accts, symbols, since, r.To, func(rows pgx.Rows) error {
-			x, err := scanRow(rows)
+		err := f.e.balancesBefore(ctx, accts, f.symbols, since, r.To, func(rows pgx.Rows) error {
+			x, err := f.scanRow(rows)
 			if x.height >= since {
 				straddle = append(straddle, x)
 			} else {
@@ -214,13 +278,13 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 			return err
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, 0, err
 		}
 	}
-	base := len(hist)
+	opening := len(hist)
 	hist = append(hist, straddle...)
-	err = e.scan(ctx, "holding changes", func(rows pgx.Rows) error {
-		x, err := scanRow(rows)
+	err := f.e.scan(ctx, "holding changes", func(rows pgx.Rows) error {
+		x, err := f.scanRow(rows)
 		hist = append(hist, x)
 		if len(hist) > maxHoldRows {
 			return fmt.Errorf("more than %d rows: evaluate fewer blocks: %w", maxHoldRows, ErrInvalid)
@@ -230,39 +294,41 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		CROSS JOIN LATERAL unnest(bc.heights, bc.amounts) u(height, amount)
 		WHERE bc.account = ANY($1) AND bc.asset = ANY($2) AND bc.height BETWEEN $3 AND $4 AND bc.block_time <= $5
 		  AND u.height <= $4`,
-		accts, symbols, since, r.To, r.ToTime)
+		accts, f.symbols, since, r.To, r.ToTime)
 	if err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
-	// The fold takes the changes a height at a time: bucketed by height, the changes of the
-	// chunks that started before since with the others. A sort of the 1.9M changes of a
-	// 1M-tx range, and the join with blocks for their times, made HOLD-1 15% slower.
-	n := r.To - since + 1
+	return hist, opening, nil
+}
+
+// byHeight buckets the changes by height, for the fold to take a height at a time: the
+// changes of the chunks that started before since with the others. A sort of the 1.9M
+// changes of a 1M-tx range, and the join with blocks for their times, made HOLD-1 15%
+// slower.
+func byHeight(rows []holdRow, since, to int64) ([]holdRow, error) {
+	n := to - since + 1
 	at := make([]int, n+1)
-	for _, x := range hist[base:] {
-		if x.height < since || x.height > r.To {
-			return nil, nil, fmt.Errorf("holding change at %d outside %d-%d", x.height, since, r.To)
+	for _, x := range rows {
+		if x.height < since || x.height > to {
+			return nil, fmt.Errorf("holding change at %d outside %d-%d", x.height, since, to)
 		}
 		at[x.height-since+1]++
 	}
 	for i := range n {
 		at[i+1] += at[i]
 	}
-	changes := make([]row, len(hist)-base)
-	for _, x := range hist[base:] {
+	changes := make([]holdRow, len(rows))
+	for _, x := range rows {
 		changes[at[x.height-since]] = x
 		at[x.height-since]++
 	}
-	times, err := e.blockTimes(ctx, since, r.To)
-	if err != nil {
-		return nil, nil, err
-	}
-	supplies, err := e.supplies(ctx, symbols, since, r.To)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Fold per owner and asset, block by block.
-	for _, x := range hist[:base] {
+	return changes, nil
+}
+
+// series folds the holdings before since, then the changes a block at a time, into each
+// wanted owner's holding of each asset after every block that changed it.
+func (f *holdingFold) series(opening, changes []holdRow, since int64, times []time.Time, supplies supplySeries) map[holdKey][]holdPoint {
+	for _, x := range opening {
 		x.h.cur = x.amount
 		x.h.owner.total += x.amount
 	}
@@ -291,7 +357,7 @@ func (e *Env) loadOwnerHoldings(ctx context.Context, r Range, since int64, keys 
 		}
 		i = j
 	}
-	return out, assets, nil
+	return out
 }
 
 // balancesBefore calls each with the last balance change before height since (columns

@@ -62,36 +62,60 @@ func inBand(amount, t, ratioBP int64) bool {
 // evalStruct finds owners who, within the window, made at least N coin transfers each in
 // the band below a threshold and together at or above it.
 func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Finding, error) {
+	b := newStructBands(p)
+	owners, moves, err := e.structMoves(ctx, p, r, b)
+	if err != nil || len(owners) == 0 {
+		return nil, err
+	}
+	return structFindings(e, p, r, b, owners, moves), nil
+}
+
+// structBands are the bands STRUCT watches: [k·T, T) for each threshold T.
+type structBands struct {
+	thresholds []int64
+	ratioBP    int64
+}
+
+func newStructBands(p *StructParams) structBands {
 	thresholds := []int64{p.ThresholdIndividual}
 	if p.ThresholdInstitution != p.ThresholdIndividual {
 		thresholds = append(thresholds, p.ThresholdInstitution)
 	}
-	banded := func(m *coinMove) bool {
-		if m.from == nil || m.to == nil {
-			return false // mints and burns are not transfers from an owner
-		}
-		for _, t := range thresholds {
-			if inBand(m.amount, t, p.RatioBP) {
-				return true
-			}
-		}
-		return false
+	return structBands{thresholds, p.RatioBP}
+}
+
+// banded reports whether m is a transfer in one of the bands.
+func (b structBands) banded(m *coinMove) bool {
+	if m.from == nil || m.to == nil {
+		return false // mints and burns are not transfers from an owner
 	}
+	for _, t := range b.thresholds {
+		if inBand(m.amount, t, b.ratioBP) {
+			return true
+		}
+	}
+	return false
+}
+
+// structMoves returns the owners who made a banded transfer in the range, and the coin
+// movements of all their accounts from the window before the range to its end; no owners
+// when there is none.
+func (e *Env) structMoves(ctx context.Context, p *StructParams, r Range, b structBands) (map[string]bool, []coinMove, error) {
 	inRange, err := e.coinMoves(ctx, r.From, r.To, r.FromTime, r.ToTime, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var payers [][]byte
 	for i := range inRange {
-		if banded(&inRange[i]) {
+		if b.banded(&inRange[i]) {
 			payers = append(payers, inRange[i].from)
 		}
 	}
 	if len(payers) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err := e.loadAccounts(ctx, payers); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	owners := map[string]bool{}
 	var ownerList [][]byte
@@ -104,20 +128,27 @@ func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Findin
 	}
 	accts, err := e.ownersAccounts(ctx, ownerList)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	start := r.FromTime.Add(-time.Duration(p.WindowSeconds) * time.Second)
 	h1, err := e.heightAtOrAfter(ctx, start)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	moves, err := e.coinMoves(ctx, h1, r.To, start, r.ToTime, accts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := e.loadAccounts(ctx, touched(moves)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return owners, moves, nil
+}
+
+// structFindings walks the owners' banded transfers in order and, at each one in the range,
+// counts those of its band within the window before it.
+func structFindings(e *Env, p *StructParams, r Range, b structBands, owners map[string]bool, moves []coinMove) []Finding {
+	w := time.Duration(p.WindowSeconds) * time.Second
 	type key struct {
 		owner string
 		t     int64
@@ -126,11 +157,11 @@ func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Findin
 	var out []Finding
 	for i := range moves {
 		m := &moves[i]
-		if !banded(m) || !owners[string(e.acct(m.from).owner)] {
+		if !b.banded(m) || !owners[string(e.acct(m.from).owner)] {
 			continue
 		}
 		owner := e.acct(m.from).owner
-		for _, t := range thresholds {
+		for _, t := range b.thresholds {
 			if !inBand(m.amount, t, p.RatioBP) {
 				continue
 			}
@@ -142,7 +173,7 @@ func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Findin
 			var n, sum int64
 			var win []*coinMove
 			for _, h := range hits[k] {
-				if h.time.After(m.time.Add(-time.Duration(p.WindowSeconds) * time.Second)) {
+				if h.time.After(m.time.Add(-w)) {
 					n++
 					sum += h.amount
 					win = append(win, h)
@@ -151,21 +182,28 @@ func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Findin
 			if n < p.MinCount || sum < t {
 				continue
 			}
-			ev := make([]Evidence, 0, len(win))
-			for _, h := range win {
-				ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
-					Note: fmt.Sprintf("%s paid %d fen to %s", addrHex(h.from), h.amount, addrHex(h.to))})
-			}
-			out = append(out, Finding{
-				SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
-				WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
-				Height:    m.height, Time: m.time, LastHeight: m.height,
-				Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %d fen within %s, together %d fen",
-					n, p.RatioBP/100, t, time.Duration(p.WindowSeconds)*time.Second, sum),
-				Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
-				Evidence: capEvidence(ev),
-			})
+			out = append(out, structFinding(e, p, owner, t, m, win, sum))
 		}
 	}
-	return out, nil
+	return out
+}
+
+// structFinding reports the transfers win of owner in the band of t, which together reach
+// sum at m.
+func structFinding(e *Env, p *StructParams, owner []byte, t int64, m *coinMove, win []*coinMove, sum int64) Finding {
+	n := int64(len(win))
+	ev := make([]Evidence, 0, len(win))
+	for _, h := range win {
+		ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
+			Note: fmt.Sprintf("%s paid %d fen to %s", addrHex(h.from), h.amount, addrHex(h.to))})
+	}
+	return Finding{
+		SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
+		WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
+		Height:    m.height, Time: m.time, LastHeight: m.height,
+		Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %d fen within %s, together %d fen",
+			n, p.RatioBP/100, t, time.Duration(p.WindowSeconds)*time.Second, sum),
+		Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
+		Evidence: capEvidence(ev),
+	}
 }
