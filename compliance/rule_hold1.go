@@ -75,41 +75,9 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	stateKeys := make([]string, 0, len(keys))
-	for k := range keys {
-		stateKeys = append(stateKeys, holdStateKey(k))
-	}
-	states, err := e.priorStates(ctx, family, stateKeys, r)
+	start, series, err := e.hold1Series(ctx, family, r, recent, keys)
 	if err != nil {
 		return nil, err
-	}
-	start := map[holdKey]hold1State{}
-	series := map[holdKey][]holdPoint{}
-	replay := map[holdKey]bool{}
-	for k := range keys {
-		raw, ok := states[holdStateKey(k)]
-		switch {
-		case ok:
-			var st hold1State
-			if err := json.Unmarshal(raw, &st); err != nil {
-				return nil, fmt.Errorf("rule state %s %s: %w", family, holdStateKey(k), err)
-			}
-			start[k] = st
-			series[k] = recent[k]
-		case r.From > 1:
-			replay[k] = true
-		default:
-			series[k] = recent[k] // from the first block, the range is the whole history
-		}
-	}
-	if len(replay) > 0 {
-		full, _, err := e.ownerHoldings(ctx, r, 1, replay)
-		if err != nil {
-			return nil, err
-		}
-		for k, pts := range full {
-			series[k] = pts
-		}
 	}
 	var out []Finding
 	for _, k := range sortedHoldKeys(series) {
@@ -141,4 +109,47 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 		}
 	}
 	return out, nil
+}
+
+// hold1Series returns, for each of keys, the state it starts from and the holdings to walk:
+// those of the range when the family's state has a row for it (or the range starts the
+// history), and otherwise its whole history, replayed from the first block.
+func (e *Env) hold1Series(ctx context.Context, family string, r Range, recent map[holdKey][]holdPoint, keys map[holdKey]bool) (map[holdKey]hold1State, map[holdKey][]holdPoint, error) {
+	stateKeys := make([]string, 0, len(keys))
+	for k := range keys {
+		stateKeys = append(stateKeys, holdStateKey(k))
+	}
+	states, err := e.priorStates(ctx, family, stateKeys, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	start := map[holdKey]hold1State{}
+	series := map[holdKey][]holdPoint{}
+	replay := map[holdKey]bool{}
+	for k := range keys {
+		raw, ok := states[holdStateKey(k)]
+		switch {
+		case ok:
+			var st hold1State
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return nil, nil, fmt.Errorf("rule state %s %s: %w", family, holdStateKey(k), err)
+			}
+			start[k] = st
+			series[k] = recent[k]
+		case r.From > 1:
+			replay[k] = true
+		default:
+			series[k] = recent[k] // from the first block, the range is the whole history
+		}
+	}
+	if len(replay) > 0 {
+		full, _, err := e.ownerHoldings(ctx, r, 1, replay)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, pts := range full {
+			series[k] = pts
+		}
+	}
+	return start, series, nil
 }

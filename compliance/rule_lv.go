@@ -194,33 +194,12 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	for _, a := range d.accts {
-		if isInst := e.acct(a).kind == "institution"; isInst == (kind == "institution") {
-			want[string(a)] = true
-		}
-	}
+	want := lvAccounts(e, d.accts, kind)
 	if len(want) == 0 {
 		return nil, nil
 	}
-	type mark struct {
-		m    *coinMove
-		note string
-	}
-	// An account's day: its sum so far, and a trail that keeps at least the day's last
-	// maxEvidence movements, trimmed in bulk so that a movement costs no copy of them;
-	// evidence is made only for a finding.
-	type acctDay struct {
-		sum   int64
-		count int
-		trail []mark
-	}
-	type dayKey struct {
-		acct string
-		day  int64 // Shanghai day number
-	}
 	firstDay := shanghaiDayNumber(r.FromTime)
-	days := map[dayKey]*acctDay{}
+	days := map[lvDayKey]*lvAcctDay{}
 	// short are the findings whose trail lacks movements the state stands for: their
 	// evidence is completed from the history after the loop.
 	var short []int
@@ -236,10 +215,10 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 			if side.a == nil || !want[string(side.a)] {
 				continue
 			}
-			k := dayKey{string(side.a), day}
+			k := lvDayKey{string(side.a), day}
 			ad := days[k]
 			if ad == nil {
-				ad = &acctDay{}
+				ad = &lvAcctDay{}
 				if day == firstDay {
 					b := d.base[k.acct]
 					ad.sum, ad.count = b.Sum, b.Count
@@ -247,31 +226,13 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 				days[k] = ad
 			}
 			before := ad.sum
-			ad.sum += m.amount
-			ad.count++
-			ad.trail = append(ad.trail, mark{m, side.note})
-			if len(ad.trail) > 2*maxEvidence {
-				ad.trail = append(ad.trail[:0], ad.trail[len(ad.trail)-maxEvidence:]...)
-			}
+			ad.add(m, side.note)
 			if before < p.Threshold && ad.sum >= p.Threshold && m.height >= r.From {
-				t := ad.trail
-				ev := make([]Evidence, 0, maxEvidence)
-				for _, x := range t[max(0, len(t)-maxEvidence):] {
-					ev = append(ev, lvNote(x.m, x.note))
-				}
-				if day == firstDay && d.base[k.acct].Count > 0 && len(ev) < maxEvidence {
+				f := lvFinding(e, kind, p.Threshold, side.a, m, ad)
+				if day == firstDay && d.base[k.acct].Count > 0 && len(f.Evidence) < maxEvidence {
 					short = append(short, len(out))
 				}
-				a := e.acct(side.a)
-				dayText := marketDay(m.time)
-				out = append(out, Finding{
-					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: dayText, Member: a.sponsor,
-					Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
-					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
-						kind, ad.sum, dayText, p.Threshold),
-					Figures:  map[string]any{"day": dayText, "sum": ad.sum, "threshold": p.Threshold, "movements": ad.count},
-					Evidence: ev,
-				})
+				out = append(out, f)
 			}
 		}
 	}
@@ -279,6 +240,66 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// lvAccounts returns the set of accts of the rule's kind: institution, or any other.
+func lvAccounts(e *Env, accts [][]byte, kind string) map[string]bool {
+	want := map[string]bool{}
+	for _, a := range accts {
+		if isInst := e.acct(a).kind == "institution"; isInst == (kind == "institution") {
+			want[string(a)] = true
+		}
+	}
+	return want
+}
+
+// lvDayKey is an account and a Shanghai day number.
+type lvDayKey struct {
+	acct string
+	day  int64
+}
+
+// lvAcctDay is an account's day: its sum so far, and a trail that keeps at least the day's
+// last maxEvidence movements, trimmed in bulk so that a movement costs no copy of them;
+// evidence is made only for a finding.
+type lvAcctDay struct {
+	sum   int64
+	count int
+	trail []lvMark
+}
+
+// lvMark is a movement on a trail, with the account's side of it.
+type lvMark struct {
+	m    *coinMove
+	note string
+}
+
+// add counts m, on the account's side note.
+func (ad *lvAcctDay) add(m *coinMove, note string) {
+	ad.sum += m.amount
+	ad.count++
+	ad.trail = append(ad.trail, lvMark{m, note})
+	if len(ad.trail) > 2*maxEvidence {
+		ad.trail = append(ad.trail[:0], ad.trail[len(ad.trail)-maxEvidence:]...)
+	}
+}
+
+// lvFinding reports account a's day ad, which m took to the threshold.
+func lvFinding(e *Env, kind string, threshold int64, a []byte, m *coinMove, ad *lvAcctDay) Finding {
+	t := ad.trail
+	ev := make([]Evidence, 0, maxEvidence)
+	for _, x := range t[max(0, len(t)-maxEvidence):] {
+		ev = append(ev, lvNote(x.m, x.note))
+	}
+	dayText := marketDay(m.time)
+	return Finding{
+		SubjectKind: SubjectAccount, Subject: addrHex(a), WindowKey: dayText, Member: e.acct(a).sponsor,
+		Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
+		Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
+			kind, ad.sum, dayText, threshold),
+		Figures:  map[string]any{"day": dayText, "sum": ad.sum, "threshold": threshold, "movements": ad.count},
+		Evidence: ev,
+	}
 }
 
 // lvEarlierEvidence puts in front of the evidence of each finding in short the account's

@@ -93,41 +93,49 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 			if a.height < r.From && b.height < r.From {
 				continue
 			}
-			var linked []byte
-			switch {
-			case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
-				linked = e.acct(a.buyer).owner
-			case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
-				linked = e.acct(a.seller).owner
-			default:
-				continue
+			if f, ok := matchedPair(e, p, a, b); ok {
+				out = append(out, f)
 			}
-			qa, qb := big.NewInt(a.qty), big.NewInt(b.qty)
-			pa := new(big.Int).Mul(big.NewInt(a.cash), qb) // prices compared as cash·qty of the other
-			pb := new(big.Int).Mul(big.NewInt(b.cash), qa)
-			if !withinBP(qa, qb, p.ToleranceBP) || !withinBP(pa, pb, p.ToleranceBP) {
-				continue
-			}
-			first, second := a, b
-			if bytes.Compare(second.id, first.id) < 0 { // the order of their hex forms
-				first, second = second, first
-			}
-			h, at := max(a.height, b.height), a.time
-			if b.time.After(at) {
-				at = b.time
-			}
-			out = append(out, Finding{
-				SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
-				Member: e.acct(b.buyer).sponsor, Asset: a.asset, Height: h, Time: at, LastHeight: h,
-				Summary: fmt.Sprintf("two trades in %s %s apart, sizes %d and %d, one owner on opposite sides", a.asset, b.time.Sub(a.time), a.qty, b.qty),
-				Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
-					"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
-				Evidence: []Evidence{
-					{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", first.kind, addrHex(first.seller), first.qty, first.cash, addrHex(first.buyer))},
-					{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", second.kind, addrHex(second.seller), second.qty, second.cash, addrHex(second.buyer))},
-				},
-			})
 		}
 	}
 	return out, nil
+}
+
+// matchedPair reports the trades a and b, b the later, if one owner is on opposite sides of
+// them and their sizes and prices agree within the tolerance.
+func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
+	var linked []byte
+	switch {
+	case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
+		linked = e.acct(a.buyer).owner
+	case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
+		linked = e.acct(a.seller).owner
+	default:
+		return Finding{}, false
+	}
+	qa, qb := big.NewInt(a.qty), big.NewInt(b.qty)
+	pa := new(big.Int).Mul(big.NewInt(a.cash), qb) // prices compared as cash·qty of the other
+	pb := new(big.Int).Mul(big.NewInt(b.cash), qa)
+	if !withinBP(qa, qb, p.ToleranceBP) || !withinBP(pa, pb, p.ToleranceBP) {
+		return Finding{}, false
+	}
+	first, second := a, b
+	if bytes.Compare(second.id, first.id) < 0 { // the order of their hex forms
+		first, second = second, first
+	}
+	h, at := max(a.height, b.height), a.time
+	if b.time.After(at) {
+		at = b.time
+	}
+	return Finding{
+		SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
+		Member: e.acct(b.buyer).sponsor, Asset: a.asset, Height: h, Time: at, LastHeight: h,
+		Summary: fmt.Sprintf("two trades in %s %s apart, sizes %d and %d, one owner on opposite sides", a.asset, b.time.Sub(a.time), a.qty, b.qty),
+		Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
+			"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
+		Evidence: []Evidence{
+			{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", first.kind, addrHex(first.seller), first.qty, first.cash, addrHex(first.buyer))},
+			{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", second.kind, addrHex(second.seller), second.qty, second.cash, addrHex(second.buyer))},
+		},
+	}, true
 }
