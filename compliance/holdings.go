@@ -134,18 +134,17 @@ func (e *Env) changedHoldings(ctx context.Context, r Range, assets map[string]se
 	// Holdings of securities change only through legs, mints and burns (a lock moves
 	// nothing), and both tables are read by block time, their leading key. Each holding
 	// once: a busy range moves the same ones many times.
-	type change struct {
-		a     []byte
-		asset string
-	}
-	var changed []change
+	var addrs [][]byte
+	var symbols []string // of addrs' holdings
 	err := e.scan(ctx, "changed holdings", func(rows pgx.Rows) error {
-		var c change
-		if err := rows.Scan(&c.a, &c.asset); err != nil {
+		var a []byte
+		var asset string
+		if err := rows.Scan(&a, &asset); err != nil {
 			return err
 		}
-		if _, ok := assets[c.asset]; ok {
-			changed = append(changed, c)
+		if _, ok := assets[asset]; ok {
+			addrs = append(addrs, a)
+			symbols = append(symbols, asset)
 		}
 		return nil
 	}, `SELECT DISTINCT addr, asset FROM (
@@ -160,16 +159,12 @@ func (e *Env) changedHoldings(ctx context.Context, r Range, assets map[string]se
 	if err != nil {
 		return nil, err
 	}
-	addrs := make([][]byte, len(changed))
-	for i, c := range changed {
-		addrs[i] = c.a
-	}
 	if err := e.loadAccounts(ctx, addrs); err != nil {
 		return nil, err
 	}
 	keys := map[holdKey]bool{}
-	for _, c := range changed {
-		keys[holdKey{string(e.acct(c.a).owner), c.asset}] = true
+	for i, a := range addrs {
+		keys[holdKey{string(e.acct(a).owner), symbols[i]}] = true
 	}
 	return keys, nil
 }

@@ -25,17 +25,6 @@ func (p *AttestAgeParams) Validate() error {
 	return nil
 }
 
-func attestAgeRule() *Rule {
-	return &Rule{
-		ID: RuleAttestAge, Title: "Reserve attestation too old", Severity: SeverityHigh, Subject: SubjectAsset,
-		Source:   "PBOC Measures on Client Reserve Funds (2021), art. 29 (monthly reconciliation); 31 days",
-		defaults: func() Params { return &AttestAgeParams{MaxAgeSeconds: 31 * 86400} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalAttestAge(ctx, e, p.(*AttestAgeParams), r)
-		},
-	}
-}
-
 // evalAttestAge reports, once per attestation, the first block in the range whose time is
 // more than the limit after the last attestation before it. Before any attestation there is
 // nothing to age.
@@ -45,26 +34,20 @@ func evalAttestAge(ctx context.Context, e *Env, p *AttestAgeParams, r Range) ([]
 		time   time.Time
 	}
 	var atts []att
-	rows, err := e.q.Query(ctx, `(SELECT height, block_time FROM reserve_attestations WHERE height < $1 ORDER BY height DESC, tx_idx DESC LIMIT 1)
+	err := e.scan(ctx, "attestations", func(rows pgx.Rows) error {
+		var a att
+		if err := rows.Scan(&a.height, &a.time); err != nil {
+			return err
+		}
+		if len(atts) == 0 || atts[len(atts)-1].height != a.height {
+			atts = append(atts, a)
+		}
+		return nil
+	}, `(SELECT height, block_time FROM reserve_attestations WHERE height < $1 ORDER BY height DESC, tx_idx DESC LIMIT 1)
 		UNION ALL (SELECT height, block_time FROM reserve_attestations WHERE height BETWEEN $1 AND $2)
 		ORDER BY 1`, r.From, r.To)
 	if err != nil {
-		return nil, fmt.Errorf("attestations: %w", err)
-	}
-	for rows.Next() {
-		var a att
-		if err := rows.Scan(&a.height, &a.time); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("attestations: %w", err)
-		}
-		if len(atts) > 0 && atts[len(atts)-1].height == a.height {
-			continue
-		}
-		atts = append(atts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("attestations: %w", err)
+		return nil, err
 	}
 	var out []Finding
 	for i, a := range atts {

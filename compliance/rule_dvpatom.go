@@ -8,18 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-func dvpAtomRule() *Rule {
-	return &Rule{
-		ID: RuleDvPAtom, Title: "DvP without both legs", Severity: SeverityCritical, Subject: SubjectSettlement,
-		shares:   sharesTrades,
-		Source:   "CPMI-IOSCO Principles for Financial Market Infrastructures, principle 12 (DvP); must never happen",
-		defaults: func() Params { return &NoParams{} },
-		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			return evalDvPAtom(ctx, e, r)
-		},
-	}
-}
-
 // dvpSettlement is a DvP of the range and the legs its transaction moved.
 type dvpSettlement struct {
 	id                  []byte
@@ -33,7 +21,7 @@ type dvpSettlement struct {
 // its transaction's hash, which its legs carry. Each of its two reads is a range scan of one
 // table along its primary key, joined here: one SQL join, planned on the statistics of
 // tables still being loaded, chose a nested loop that took a minute for 50k transactions.
-func evalDvPAtom(ctx context.Context, e *Env, r Range) ([]Finding, error) {
+func evalDvPAtom(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, error) {
 	ts, err := e.trades(ctx, r.From, r.To)
 	if err != nil {
 		return nil, err

@@ -14,41 +14,25 @@ import (
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
-func frozenRule() *Rule {
-	return &Rule{
-		ID: RuleFrozen, Title: "Activity by or to a frozen account", Severity: SeverityHigh, Subject: SubjectAccount,
-		Source:   "Securities Law of the PRC (2019), art. 170 (freezing by the CSRC); zero tolerance",
-		defaults: func() Params { return &NoParams{} },
-		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			return evalFrozen(ctx, e, r)
-		},
-	}
-}
-
 // evalFrozen reports every transaction in the range refused because its signer
 // (signer_frozen) or a named counterparty (account_frozen) is frozen. The ledger refuses
 // everything else a frozen account could do, so attempts are all there is to see; the
 // regulator's own Freeze and Unfreeze are not activity of the account. The subject is the
 // frozen party: one violation for each frozen party of the attempt.
-func evalFrozen(ctx context.Context, e *Env, r Range) ([]Finding, error) {
-	rows, err := e.q.Query(ctx, `SELECT height, idx, block_time, hash, type, signer, counterparty, code, reason FROM transactions
+func evalFrozen(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, error) {
+	var atts []frozenAttempt
+	err := e.scan(ctx, "frozen attempts", func(rows pgx.Rows) error {
+		var a frozenAttempt
+		if err := rows.Scan(&a.height, &a.idx, &a.time, &a.hash, &a.typ, &a.signer, &a.cp, &a.code, &a.reason); err != nil {
+			return err
+		}
+		atts = append(atts, a)
+		return nil
+	}, `SELECT height, idx, block_time, hash, type, signer, counterparty, code, reason FROM transactions
 		WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND code IN ($5, $6) ORDER BY height, idx`,
 		r.FromTime, r.ToTime, r.From, r.To, int32(ledger.CodeSignerFrozen), int32(ledger.CodeAccountFrozen))
 	if err != nil {
-		return nil, fmt.Errorf("frozen attempts: %w", err)
-	}
-	var atts []frozenAttempt
-	for rows.Next() {
-		var a frozenAttempt
-		if err := rows.Scan(&a.height, &a.idx, &a.time, &a.hash, &a.typ, &a.signer, &a.cp, &a.code, &a.reason); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("frozen attempts: %w", err)
-		}
-		atts = append(atts, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("frozen attempts: %w", err)
+		return nil, err
 	}
 	var out []Finding
 	for _, a := range atts {

@@ -24,18 +24,6 @@ func (p *Hold1Params) Validate() error {
 	return nil
 }
 
-func hold1Rule() *Rule {
-	return &Rule{
-		ID: RuleHold1, Title: "1% change of a holding above 5%", Severity: SeverityMedium, Subject: SubjectOwner,
-		shares:   sharesHoldings,
-		Source:   "Securities Law of the PRC (2019), art. 63 para. 3",
-		defaults: func() Params { return &Hold1Params{ThresholdBP: 500, ChangeBP: 100} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalHold1(ctx, e, p.(*Hold1Params), r)
-		},
-	}
-}
-
 // hold1State is HOLD-1's window state for an owner and a security: whether the holding has
 // reached the threshold, and the base the next change is measured from.
 type hold1State struct {

@@ -21,31 +21,25 @@ func (p *HoldParams) Validate() error {
 	return nil
 }
 
-func holdRule() *Rule {
-	return &Rule{
-		ID: RuleHold5, Title: "5% holding threshold crossed", Severity: SeverityHigh, Subject: SubjectOwner,
-		shares:   sharesHoldings,
-		Source:   "Securities Law of the PRC (2019), art. 63 para. 1 and 2",
-		defaults: func() Params { return &HoldParams{StepBP: 500} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			step := p.(*HoldParams).StepBP
-			series, _, err := e.ownerHoldings(ctx, r, r.From, nil)
-			if err != nil {
-				return nil, err
-			}
-			var out []Finding
-			for _, k := range sortedHoldKeys(series) {
-				for _, pt := range series[k] {
-					prev, now := stepOf(pt.before, pt.prevSupply, step), stepOf(pt.after, pt.supply, step)
-					if prev == now || max(prev, now) < 1 {
-						continue
-					}
-					out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height),
-						fmt.Sprintf("owner's holding of %s went from %d to %d steps of %d bp of supply (%d bp now)", k.asset, prev, now, step, shareBP(pt.after, pt.supply)),
-						map[string]any{"step_bp": step, "steps_before": prev, "steps_after": now}))
-				}
-			}
-			return out, nil
-		},
+// evalHold5 reports each block end where an owner's holding of a security crossed a multiple
+// of step_bp of its supply, up or down.
+func evalHold5(ctx context.Context, e *Env, p *HoldParams, r Range) ([]Finding, error) {
+	step := p.StepBP
+	series, _, err := e.ownerHoldings(ctx, r, r.From, nil)
+	if err != nil {
+		return nil, err
 	}
+	var out []Finding
+	for _, k := range sortedHoldKeys(series) {
+		for _, pt := range series[k] {
+			prev, now := stepOf(pt.before, pt.prevSupply, step), stepOf(pt.after, pt.supply, step)
+			if prev == now || max(prev, now) < 1 {
+				continue
+			}
+			out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height),
+				fmt.Sprintf("owner's holding of %s went from %d to %d steps of %d bp of supply (%d bp now)", k.asset, prev, now, step, shareBP(pt.after, pt.supply)),
+				map[string]any{"step_bp": step, "steps_before": prev, "steps_after": now}))
+		}
+	}
+	return out, nil
 }

@@ -34,22 +34,6 @@ func (p *LVParams) Validate() error {
 	return nil
 }
 
-func lvRule(id string) *Rule {
-	kind, def, title := "individual", int64(defaultLVIndividual), "Large-value transfer, individual"
-	if id == RuleLVInst {
-		kind, def, title = "institution", defaultLVInstitution, "Large-value transfer, institution"
-	}
-	return &Rule{
-		ID: id, Title: title, Severity: SeverityMedium, Subject: SubjectAccount,
-		shares:   sharesCoinMoves,
-		Source:   "PBOC Order [2016] No. 3 (Measures for Large-Value and Suspicious Transaction Reports), art. 5",
-		defaults: func() Params { return &LVParams{Threshold: def} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalLV(ctx, e, id, kind, p.(*LVParams), r)
-		},
-	}
-}
-
 // lvFamily is the window state of the large-value rules: what each account moved in coin
 // on a Shanghai day, keyed day|account. It does not depend on the thresholds, so both rules
 // and every version of them share it.
@@ -187,9 +171,17 @@ func lvNote(m *coinMove, side string) Evidence {
 	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side, m.amount, m.kind)}
 }
 
+// lvEval is the evaluation of the large-value rule of the accounts of kind (institution,
+// or individual: any other).
+func lvEval(kind string) func(context.Context, *Env, *LVParams, Range) ([]Finding, error) {
+	return func(ctx context.Context, e *Env, p *LVParams, r Range) ([]Finding, error) {
+		return evalLV(ctx, e, kind, p, r)
+	}
+}
+
 // evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
 // burns) over its Shanghai day, and reports the movement that takes the sum to the threshold.
-func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) ([]Finding, error) {
+func evalLV(ctx context.Context, e *Env, kind string, p *LVParams, r Range) ([]Finding, error) {
 	d, err := e.lvDay(ctx, r)
 	if err != nil {
 		return nil, err

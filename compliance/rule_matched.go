@@ -30,18 +30,6 @@ func (p *MatchedParams) Validate() error {
 	return nil
 }
 
-func matchedRule() *Rule {
-	return &Rule{
-		ID: RuleMatched, Title: "Matched trades between linked owners", Severity: SeverityHigh, Subject: SubjectOwner,
-		shares:   sharesTrades,
-		Source:   "Securities Law of the PRC (2019), art. 55 para. 1 (2) (matched orders with a related party)",
-		defaults: func() Params { return &MatchedParams{WindowSeconds: 5, ToleranceBP: 100} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalMatched(ctx, e, p.(*MatchedParams), r)
-		},
-	}
-}
-
 // evalMatched pairs two distinct trades in one instrument within Δt whose sizes and prices
 // agree within p, the buyer of one sharing a beneficial owner with the seller of the other.
 // A pair is reported when its later trade is in the range.

@@ -35,18 +35,6 @@ func (p *RapidParams) Validate() error {
 	return nil
 }
 
-func rapidRule() *Rule {
-	return &Rule{
-		ID: RuleRapid, Title: "Rapid in-and-out of funds", Severity: SeverityMedium, Subject: SubjectAccount,
-		shares:   sharesCoinMoves,
-		Source:   "PBOC Order [2016] No. 3, art. 11 (funds moved in and out quickly, little balance left)",
-		defaults: func() Params { return &RapidParams{SharePct: 90, WindowSeconds: 3600, LeftPct: 10} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalRapid(ctx, e, p.(*RapidParams), r)
-		},
-	}
-}
-
 // evalRapid checks each coin debit in the range two ways: against each credit of the window
 // before it (the debits since that credit reach x% of it), and as a sliding window (the
 // window's debits reach x% of its credits). Mints count as credits and burns as debits. A

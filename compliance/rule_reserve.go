@@ -11,17 +11,6 @@ import (
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
-func reserveRule() *Rule {
-	return &Rule{
-		ID: RuleReserve, Title: "Coin supply above attested reserves", Severity: SeverityCritical, Subject: SubjectAsset,
-		Source:   "PBOC Measures on the Administration of Payment Institutions' Client Reserve Funds (2021), art. 6-8 (full reserve); 100%",
-		defaults: func() Params { return &NoParams{} },
-		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			return evalReserve(ctx, e, r)
-		},
-	}
-}
-
 // coinEvent is an attestation, a mint or a burn of the coin, in execution order.
 type coinEvent struct {
 	height int64
@@ -36,7 +25,7 @@ type coinEvent struct {
 // attestation that raised the reserve, or that takes the supply above the reserve; and (b)
 // each block at whose end the supply exceeds the last attested reserve, once per uncovered
 // episode, keyed by the block that began it.
-func evalReserve(ctx context.Context, e *Env, r Range) ([]Finding, error) {
+func evalReserve(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, error) {
 	f, err := e.reserveBefore(ctx, r)
 	if err != nil {
 		return nil, err

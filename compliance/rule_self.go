@@ -48,44 +48,39 @@ func (e *Env) selfLegs(ctx context.Context, r Range) ([]leg, error) {
 	return out, err
 }
 
-func selfRule() *Rule {
-	return &Rule{
-		ID: RuleSelf, Title: "Self-dealing or wash trade", Severity: SeverityHigh, Subject: SubjectOwner,
-		Source:   "Securities Law of the PRC (2019), art. 55 para. 1 (3) (trading between accounts one controls); flag all",
-		defaults: func() Params { return &NoParams{} },
-		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			self, err := e.selfLegs(ctx, r)
-			if err != nil {
-				return nil, err
-			}
-			addrs := make([][]byte, len(self))
-			for i, l := range self {
-				addrs[i] = l.from
-			}
-			if err := e.loadAccounts(ctx, addrs); err != nil {
-				return nil, err
-			}
-			byTx := map[string]int{}
-			var out []Finding
-			for _, l := range self {
-				from := e.acct(l.from)
-				ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
-					Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
-				key := string(l.hash) + string(from.owner)
-				if i, ok := byTx[key]; ok {
-					out[i].Evidence = append(out[i].Evidence, ev)
-					continue
-				}
-				byTx[key] = len(out)
-				out = append(out, Finding{
-					SubjectKind: SubjectOwner, Subject: ownerHex(from.owner), WindowKey: hashHex(l.hash), Member: from.sponsor,
-					Asset: l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
-					Summary:  fmt.Sprintf("%s of %d %s between two accounts of one beneficial owner", l.kind, l.amount, l.asset),
-					Figures:  map[string]any{"from": addrHex(l.from), "to": addrHex(l.to), "amount": l.amount, "asset": l.asset},
-					Evidence: []Evidence{ev},
-				})
-			}
-			return out, nil
-		},
+// evalSelf reports each transaction with a leg between two accounts of one owner, once per
+// transaction and owner, with each such leg as evidence.
+func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, error) {
+	self, err := e.selfLegs(ctx, r)
+	if err != nil {
+		return nil, err
 	}
+	addrs := make([][]byte, len(self))
+	for i, l := range self {
+		addrs[i] = l.from
+	}
+	if err := e.loadAccounts(ctx, addrs); err != nil {
+		return nil, err
+	}
+	byTx := map[string]int{}
+	var out []Finding
+	for _, l := range self {
+		from := e.acct(l.from)
+		ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
+			Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
+		key := string(l.hash) + string(from.owner)
+		if i, ok := byTx[key]; ok {
+			out[i].Evidence = append(out[i].Evidence, ev)
+			continue
+		}
+		byTx[key] = len(out)
+		out = append(out, Finding{
+			SubjectKind: SubjectOwner, Subject: ownerHex(from.owner), WindowKey: hashHex(l.hash), Member: from.sponsor,
+			Asset: l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
+			Summary:  fmt.Sprintf("%s of %d %s between two accounts of one beneficial owner", l.kind, l.amount, l.asset),
+			Figures:  map[string]any{"from": addrHex(l.from), "to": addrHex(l.to), "amount": l.amount, "asset": l.asset},
+			Evidence: []Evidence{ev},
+		})
+	}
+	return out, nil
 }

@@ -79,41 +79,34 @@ func (p *SessionParams) inSession(venue string, t time.Time) bool {
 	return false
 }
 
-func sessionRule() *Rule {
-	const securities = "09:30-11:30,13:00-15:00"
-	const commodities = "09:00-10:15,10:30-11:30,13:30-15:00,21:00-23:00"
-	return &Rule{
-		ID: RuleSession, Title: "Trade outside the venue's session", Severity: SeverityLow, Subject: SubjectMember,
-		shares: sharesTrades,
-		Source: "Trading rules of the venue (e.g. SZSE Trading Rules 2023, ch. 3 section 1 trading hours); venue parameter",
-		defaults: func() Params {
-			return &SessionParams{Weekdays: true, Sessions: map[string]string{
-				"SZFE": securities, "TJCE": commodities, "SHCX": commodities, "CQCE": commodities}}
-		},
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			sp := p.(*SessionParams)
-			ts, err := e.trades(ctx, r.From, r.To)
-			if err != nil {
-				return nil, err
-			}
-			var out []Finding
-			for _, t := range ts {
-				if t.kind != "dvp" {
-					continue // gateway settlements are off-exchange
-				}
-				venue := t.venue
-				if sp.inSession(venue, t.time) {
-					continue
-				}
-				out = append(out, Finding{
-					SubjectKind: SubjectMember, Subject: venue, WindowKey: hashHex(t.id), Member: venue, Asset: t.asset,
-					Height: t.height, Time: t.time, LastHeight: t.height,
-					Summary:  fmt.Sprintf("DvP in %s at %s %s, outside the venue's session (%s)", t.asset, venue, t.time.In(shanghai).Format("Mon 15:04"), sp.Sessions[venue]),
-					Figures:  map[string]any{"venue": venue, "local_time": t.time.In(shanghai).Format(time.DateTime), "sessions": sp.Sessions[venue]},
-					Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time, Note: fmt.Sprintf("%d %s for %d fen", t.qty, t.asset, t.cash)}},
-				})
-			}
-			return out, nil
-		},
+// Default session hours of the venues: securities, and commodities with a night session.
+const (
+	securitiesSessions  = "09:30-11:30,13:00-15:00"
+	commoditiesSessions = "09:00-10:15,10:30-11:30,13:30-15:00,21:00-23:00"
+)
+
+// evalSession reports each DvP of the range outside its venue's session.
+func evalSession(ctx context.Context, e *Env, sp *SessionParams, r Range) ([]Finding, error) {
+	ts, err := e.trades(ctx, r.From, r.To)
+	if err != nil {
+		return nil, err
 	}
+	var out []Finding
+	for _, t := range ts {
+		if t.kind != "dvp" {
+			continue // gateway settlements are off-exchange
+		}
+		venue := t.venue
+		if sp.inSession(venue, t.time) {
+			continue
+		}
+		out = append(out, Finding{
+			SubjectKind: SubjectMember, Subject: venue, WindowKey: hashHex(t.id), Member: venue, Asset: t.asset,
+			Height: t.height, Time: t.time, LastHeight: t.height,
+			Summary:  fmt.Sprintf("DvP in %s at %s %s, outside the venue's session (%s)", t.asset, venue, t.time.In(shanghai).Format("Mon 15:04"), sp.Sessions[venue]),
+			Figures:  map[string]any{"venue": venue, "local_time": t.time.In(shanghai).Format(time.DateTime), "sessions": sp.Sessions[venue]},
+			Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time, Note: fmt.Sprintf("%d %s for %d fen", t.qty, t.asset, t.cash)}},
+		})
+	}
+	return out, nil
 }

@@ -4,23 +4,14 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-func settleFailRule() *Rule {
-	return &Rule{
-		ID: RuleSettleFail, Title: "Gateway settlement failed or past its deadline", Severity: SeverityMedium, Subject: SubjectAccount,
-		Source:   "CSRC/PBOC rules on delivery versus payment (Securities Law art. 158); zero tolerance",
-		defaults: func() Params { return &NoParams{} },
-		eval: func(ctx context.Context, e *Env, _ Params, r Range) ([]Finding, error) {
-			return evalSettleFail(ctx, e, r)
-		},
-	}
-}
+	"github.com/jackc/pgx/v5"
+)
 
 // evalSettleFail reports gateway settlements that failed in the range (by the gateway or on
 // expiry), and those still open at the range's end though their deadline passed within it.
 // Both are keyed by the settlement, so one settlement is one violation.
-func evalSettleFail(ctx context.Context, e *Env, r Range) ([]Finding, error) {
+func evalSettleFail(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, error) {
 	prev := r.FromTime
 	if r.From > 1 {
 		t, err := e.blockTime(ctx, r.From-1)
@@ -28,15 +19,6 @@ func evalSettleFail(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 			return nil, err
 		}
 		prev = t
-	}
-	rows, err := e.q.Query(ctx, `SELECT id, state, seller, buyer, asset, quantity, cash, deadline, reason, opened_height, opened_time,
-			coalesce(closed_height, 0), coalesce(closed_time, opened_time), gateway
-		FROM settlements WHERE kind = 'gateway' AND (
-			(state = 'failed' AND closed_height BETWEEN $1 AND $2)
-			OR (deadline >= $3 AND deadline < $4 AND opened_height <= $2 AND (closed_height IS NULL OR closed_height > $2)))
-		ORDER BY opened_height, id`, r.From, r.To, prev, r.ToTime)
-	if err != nil {
-		return nil, fmt.Errorf("failed settlements: %w", err)
 	}
 	type st struct {
 		id, seller, buyer []byte
@@ -51,17 +33,21 @@ func evalSettleFail(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 		gateway           string
 	}
 	var ss []st
-	for rows.Next() {
+	err := e.scan(ctx, "failed settlements", func(rows pgx.Rows) error {
 		var s st
 		if err := rows.Scan(&s.id, &s.state, &s.seller, &s.buyer, &s.asset, &s.qty, &s.cash, &s.deadline, &s.reason, &s.oh, &s.ot, &s.ch, &s.ct, &s.gateway); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("failed settlements: %w", err)
+			return err
 		}
 		ss = append(ss, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed settlements: %w", err)
+		return nil
+	}, `SELECT id, state, seller, buyer, asset, quantity, cash, deadline, reason, opened_height, opened_time,
+			coalesce(closed_height, 0), coalesce(closed_time, opened_time), gateway
+		FROM settlements WHERE kind = 'gateway' AND (
+			(state = 'failed' AND closed_height BETWEEN $1 AND $2)
+			OR (deadline >= $3 AND deadline < $4 AND opened_height <= $2 AND (closed_height IS NULL OR closed_height > $2)))
+		ORDER BY opened_height, id`, r.From, r.To, prev, r.ToTime)
+	if err != nil {
+		return nil, err
 	}
 	var out []Finding
 	for _, s := range ss {

@@ -39,21 +39,6 @@ func (p *StructParams) Validate() error {
 	return nil
 }
 
-func structRule() *Rule {
-	return &Rule{
-		ID: RuleStruct, Title: "Structuring below the large-value threshold", Severity: SeverityHigh, Subject: SubjectOwner,
-		shares: sharesCoinMoves,
-		Source: "PBOC Order [2016] No. 3, art. 11 and 13 (suspicious transactions: splitting to avoid reporting)",
-		defaults: func() Params {
-			return &StructParams{RatioBP: 9000, MinCount: 3, WindowSeconds: 5 * 86400,
-				ThresholdIndividual: defaultLVIndividual, ThresholdInstitution: defaultLVInstitution}
-		},
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalStruct(ctx, e, p.(*StructParams), r)
-		},
-	}
-}
-
 // inBand reports whether amount is in [k·T, T).
 func inBand(amount, t, ratioBP int64) bool {
 	return amount < t && amount*10_000 >= t*ratioBP

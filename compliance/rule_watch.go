@@ -23,17 +23,6 @@ func (p *WatchParams) Validate() error {
 	return nil
 }
 
-func watchRule() *Rule {
-	return &Rule{
-		ID: RuleWatch, Title: "Party on the regulator's watch list", Severity: SeverityCritical, Subject: SubjectAccount,
-		Source:   "Anti-Money Laundering Law of the PRC (2024), art. 40 (lists of persons under measures); zero tolerance",
-		defaults: func() Params { return &WatchParams{} },
-		eval: func(ctx context.Context, e *Env, p Params, r Range) ([]Finding, error) {
-			return evalWatch(ctx, e, p.(*WatchParams), r)
-		},
-	}
-}
-
 // evalWatch reports every transaction in the range, failed ones included, whose signer,
 // counterparty or leg touches an account on the watch list, or an account of an owner on it.
 func evalWatch(ctx context.Context, e *Env, p *WatchParams, r Range) ([]Finding, error) {
