@@ -61,23 +61,58 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Decode(base.Params)
+	p, raw, err := backtestParams(r, base.Params, req.Set)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range sortedStrings(req.Set) {
-		if err := Set(p, k, req.Set[k]); err != nil {
-			return nil, fmt.Errorf("%s: %w", req.RuleID, err)
+	if err := req.resolve(ctx, db); err != nil {
+		return nil, err
+	}
+	wl, err := db.LatestWatchlistVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ar := ActiveRule{Rule: r, Version: base.Version, Enabled: true, Params: p, Raw: raw}
+	all, err := backtestRun(ctx, db, ar, req, wl)
+	if err != nil {
+		return nil, fmt.Errorf("backtest %s: %w", r.ID, err)
+	}
+	res := &BacktestResult{RuleID: r.ID, BaseVersion: base.Version, Params: raw, From: req.From, To: req.To}
+	res.Would = mergeByKey(all)
+	live, err := db.ViolationKeys(ctx, r.ID, req.From, req.To, MaxBacktestFindings)
+	if err != nil {
+		return nil, err
+	}
+	res.compare(live)
+	return res, nil
+}
+
+// backtestParams decodes a stored version's parameters and sets those of set on top, in
+// order of their names; it returns them decoded and as JSON.
+func backtestParams(r *Rule, stored []byte, set map[string]string) (Params, []byte, error) {
+	p, err := r.Decode(stored)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range sortedStrings(set) {
+		if err := Set(p, k, set[k]); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", r.ID, err)
 		}
 	}
 	raw, err := json.Marshal(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return p, raw, nil
+}
+
+// resolve puts in the request's defaults: To the rules' cursor, From at least 1, the chunk
+// DefaultBacktestChunk.
+func (req *BacktestRequest) resolve(ctx context.Context, db *store.DB) error {
 	if req.To == 0 {
 		cc, err := db.GetComplianceCursor(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		req.To = cc.Height
 	}
@@ -85,25 +120,24 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 		req.From = 1
 	}
 	if req.To < req.From {
-		return nil, fmt.Errorf("backtest range %d..%d: %w", req.From, req.To, ErrInvalid)
+		return fmt.Errorf("backtest range %d..%d: %w", req.From, req.To, ErrInvalid)
 	}
-	chunk := req.ChunkBlocks
-	if chunk <= 0 {
-		chunk = DefaultBacktestChunk
+	if req.ChunkBlocks <= 0 {
+		req.ChunkBlocks = DefaultBacktestChunk
 	}
-	wl, err := db.LatestWatchlistVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ar := ActiveRule{Rule: r, Version: base.Version, Enabled: true, Params: p, Raw: raw}
-	res := &BacktestResult{RuleID: r.ID, BaseVersion: base.Version, Params: raw, From: req.From, To: req.To}
+	return nil
+}
+
+// backtestRun evaluates the rule over the request's range, a chunk at a time, in one
+// read-only transaction, and returns what it flags.
+func backtestRun(ctx context.Context, db *store.DB, ar ActiveRule, req BacktestRequest, wl int32) ([]store.Violation, error) {
 	var all []store.Violation
-	err = pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		env := NewEnv(tx)
 		env.state = newWindowState(true)
 		env.WatchlistVersion = wl
-		for from := req.From; from <= req.To; from += chunk {
-			rg := Range{From: from, To: min(from+chunk-1, req.To)}
+		for from := req.From; from <= req.To; from += req.ChunkBlocks {
+			rg := Range{From: from, To: min(from+req.ChunkBlocks-1, req.To)}
 			var err error
 			if rg.FromTime, err = env.blockTime(ctx, rg.From); err != nil {
 				return err
@@ -111,7 +145,7 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 			if rg.ToTime, err = env.blockTime(ctx, rg.To); err != nil {
 				return err
 			}
-			fs, err := r.Evaluate(ctx, env, p, rg)
+			fs, err := ar.Rule.Evaluate(ctx, env, ar.Params, rg)
 			if err != nil {
 				return err
 			}
@@ -124,19 +158,17 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 				all = append(all, v)
 			}
 			if len(all) > MaxBacktestFindings {
-				return fmt.Errorf("backtest of %s flags more than %d: narrow the range: %w", r.ID, MaxBacktestFindings, ErrInvalid)
+				return fmt.Errorf("backtest of %s flags more than %d: narrow the range: %w", ar.Rule.ID, MaxBacktestFindings, ErrInvalid)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("backtest %s: %w", r.ID, err)
-	}
-	res.Would = mergeByKey(all)
-	live, err := db.ViolationKeys(ctx, r.ID, req.From, req.To, MaxBacktestFindings)
-	if err != nil {
-		return nil, err
-	}
+	return all, err
+}
+
+// compare sorts what the run flags into added and unchanged by the live violations, and
+// the live violations it does not flag into removed.
+func (res *BacktestResult) compare(live map[store.ViolationKey]store.Violation) {
 	seen := map[store.ViolationKey]bool{}
 	for _, v := range res.Would {
 		k := store.ViolationKey{RuleID: v.RuleID, Subject: v.Subject, WindowKey: v.WindowKey}
@@ -153,5 +185,4 @@ func Backtest(ctx context.Context, db *store.DB, req BacktestRequest) (*Backtest
 		}
 	}
 	sort.Slice(res.Removed, func(i, j int) bool { return res.Removed[i].ID < res.Removed[j].ID })
-	return res, nil
 }

@@ -13,4 +13,8 @@
 // removed against the live violations.
 //
 // The rules, their parameters and defaults and their legal sources are in docs/rules.md.
+// Here, registry.go lists every rule with its source and defaults, and rule_<id>.go holds one
+// rule's parameters and evaluation (rule_lv.go both large-value rules). What several rules
+// load once per pass through the Env (env.go) has a file of its own: accounts.go,
+// coinmoves.go, holdings.go, trades.go; state.go keeps the rules' window state.
 package compliance

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -199,17 +198,6 @@ func ParamNames(p Params) []string {
 	return out
 }
 
-// Rules returns every rule, by id.
-func Rules() []*Rule {
-	out := []*Rule{
-		lvRule(RuleLVInst), lvRule(RuleLVInd), structRule(), frozenRule(), selfRule(), reserveRule(),
-		settleFailRule(), holdRule(), rapidRule(), matchedRule(), posLimRule(), hold1Rule(), watchRule(),
-		attestAgeRule(), dvpAtomRule(), sessionRule(),
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
 // RuleByID finds a rule.
 func RuleByID(id string) (*Rule, error) {
 	for _, r := range Rules() {
@@ -220,22 +208,8 @@ func RuleByID(id string) (*Rule, error) {
 	return nil, fmt.Errorf("no rule %q: %w", id, ErrInvalid)
 }
 
-// Rule ids: stable, as in issue 4 and docs/rules.md.
-const (
-	RuleLVInst     = "LV-INST"
-	RuleLVInd      = "LV-IND"
-	RuleStruct     = "STRUCT"
-	RuleHold5      = "HOLD-5"
-	RuleHold1      = "HOLD-1"
-	RulePosLim     = "POS-LIM"
-	RuleSelf       = "SELF"
-	RuleMatched    = "MATCHED"
-	RuleFrozen     = "FROZEN"
-	RuleWatch      = "WATCH"
-	RuleSettleFail = "SETTLE-FAIL"
-	RuleDvPAtom    = "DVP-ATOM"
-	RuleReserve    = "RESERVE"
-	RuleAttestAge  = "ATTEST-AGE"
-	RuleRapid      = "RAPID"
-	RuleSession    = "SESSION"
-)
+// NoParams is the parameter set of a rule without parameters (zero tolerance).
+type NoParams struct{}
+
+// Validate implements Params.
+func (*NoParams) Validate() error { return nil }

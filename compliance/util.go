@@ -31,3 +31,13 @@ func capEvidence(ev []Evidence) []Evidence {
 	}
 	return ev
 }
+
+// sortedStrings returns a map's keys in order.
+func sortedStrings[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

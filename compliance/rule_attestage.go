@@ -1,0 +1,81 @@
+package compliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
+)
+
+// AttestAgeParams are the parameters of ATTEST-AGE.
+type AttestAgeParams struct {
+	// MaxAgeSeconds is how old the last attestation may get, in block time.
+	MaxAgeSeconds int64 `json:"max_age_seconds"`
+}
+
+// Validate implements Params.
+func (p *AttestAgeParams) Validate() error {
+	if p.MaxAgeSeconds <= 0 {
+		return errors.New("max_age_seconds must be positive")
+	}
+	return nil
+}
+
+// evalAttestAge reports, once per attestation, the first block in the range whose time is
+// more than the limit after the last attestation before it. Before any attestation there is
+// nothing to age.
+func evalAttestAge(ctx context.Context, e *Env, p *AttestAgeParams, r Range) ([]Finding, error) {
+	type att struct {
+		height int64
+		time   time.Time
+	}
+	var atts []att
+	err := e.scan(ctx, "attestations", func(rows pgx.Rows) error {
+		var a att
+		if err := rows.Scan(&a.height, &a.time); err != nil {
+			return err
+		}
+		if len(atts) == 0 || atts[len(atts)-1].height != a.height {
+			atts = append(atts, a)
+		}
+		return nil
+	}, `(SELECT height, block_time FROM reserve_attestations WHERE height < $1 ORDER BY height DESC, tx_idx DESC LIMIT 1)
+		UNION ALL (SELECT height, block_time FROM reserve_attestations WHERE height BETWEEN $1 AND $2)
+		ORDER BY 1`, r.From, r.To)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for i, a := range atts {
+		lo, hi := max(a.height, r.From), r.To
+		if i+1 < len(atts) {
+			hi = atts[i+1].height - 1 // from the next attestation's block on, the age restarts
+		}
+		if lo > hi {
+			continue
+		}
+		limit := a.time.Add(time.Duration(p.MaxAgeSeconds) * time.Second)
+		var h int64
+		var t time.Time
+		err := e.q.QueryRow(ctx, `SELECT height, time FROM blocks WHERE height BETWEEN $1 AND $2 AND time > $3 ORDER BY height LIMIT 1`,
+			lo, hi, limit).Scan(&h, &t)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stale block: %w", err)
+		}
+		out = append(out, Finding{
+			SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: fmt.Sprintf("attestation:%d", a.height), Asset: ledger.CoinSymbol,
+			Height: h, Time: t, LastHeight: h,
+			Summary:  fmt.Sprintf("last reserve attestation (block %d) is older than %s", a.height, time.Duration(p.MaxAgeSeconds)*time.Second),
+			Figures:  map[string]any{"attested_at": a.time, "age_seconds": int64(t.Sub(a.time) / time.Second), "max_age_seconds": p.MaxAgeSeconds},
+			Evidence: []Evidence{{Height: a.height, Time: a.time, Note: "last attestation"}, {Height: h, Time: t, Note: "first block past the limit"}},
+		})
+	}
+	return out, nil
+}
