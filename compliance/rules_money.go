@@ -187,7 +187,7 @@ func (e *Env) putLVDay(ctx context.Context, d *lvDay, r Range) error {
 
 // lvNote is a movement's evidence for the account on side ("paid" or "received").
 func lvNote(m *coinMove, side string) Evidence {
-	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side, m.amount, m.kind)}
+	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %s (%s)", side, coin(m.amount), m.kind)}
 }
 
 // evalLV sums each account's coin debits and credits (transfers, DvP cash legs, mints and
@@ -270,8 +270,8 @@ func evalLV(ctx context.Context, e *Env, id, kind string, p *LVParams, r Range) 
 				out = append(out, Finding{
 					SubjectKind: SubjectAccount, Subject: addrHex(side.a), WindowKey: dayText, Member: a.sponsor,
 					Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
-					Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
-						kind, ad.sum, dayText, p.Threshold),
+					Summary: fmt.Sprintf("%s account moved %s on %s, at or above the %s large-value threshold",
+						kind, coin(ad.sum), dayText, coin(p.Threshold)),
 					Figures:  map[string]any{"day": dayText, "sum": ad.sum, "threshold": p.Threshold, "movements": ad.count},
 					Evidence: ev,
 				})
@@ -470,14 +470,14 @@ func evalStruct(ctx context.Context, e *Env, p *StructParams, r Range) ([]Findin
 			ev := make([]Evidence, 0, len(win))
 			for _, h := range win {
 				ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
-					Note: fmt.Sprintf("%s paid %d fen to %s", addrHex(h.from), h.amount, addrHex(h.to))})
+					Note: fmt.Sprintf("%s paid %s to %s", addrHex(h.from), coin(h.amount), addrHex(h.to))})
 			}
 			out = append(out, Finding{
 				SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
 				WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
 				Height:    m.height, Time: m.time, LastHeight: m.height,
-				Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %d fen within %s, together %d fen",
-					n, p.RatioBP/100, t, time.Duration(p.WindowSeconds)*time.Second, sum),
+				Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %s within %s, together %s",
+					n, p.RatioBP/100, coin(t), time.Duration(p.WindowSeconds)*time.Second, coin(sum)),
 				Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
 				Evidence: capEvidence(ev),
 			})
@@ -630,9 +630,9 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 	}
 	evidence := func(c *ev) Evidence {
 		if c.note == nil {
-			note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
+			note := fmt.Sprintf("received %s (%s)", coin(c.amt), c.m.kind)
 			if c.amt < 0 {
-				note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
+				note = fmt.Sprintf("sent %s (%s)", coin(-c.amt), c.m.kind)
 			}
 			c.note = &Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note}
 		}
@@ -695,7 +695,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 				}
 				if after := outSum - upTo; after*100 >= c.amt*p.SharePct {
 					tripped = &Finding{
-						Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
+						Summary: fmt.Sprintf("account received %s and sent %s (%d%%) on within %s", coin(c.amt), coin(after), after*100/c.amt, w),
 						Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
 					}
 					received = c.amt
@@ -704,7 +704,7 @@ func evalRapid(ctx context.Context, e *Env, p *RapidParams, r Range) ([]Finding,
 			}
 			if tripped == nil && in > 0 && outSum*100 >= in*p.SharePct {
 				tripped = &Finding{
-					Summary: fmt.Sprintf("account's debits %d fen reached %d%% of its credits %d fen within %s", outSum, outSum*100/in, in, w),
+					Summary: fmt.Sprintf("account's debits %s reached %d%% of its credits %s within %s", coin(outSum), outSum*100/in, coin(in), w),
 					Figures: map[string]any{"received": in, "sent": outSum, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "window"},
 				}
 				received = in

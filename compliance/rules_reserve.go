@@ -109,7 +109,7 @@ func evalReserve(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 			out = append(out, Finding{
 				SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: fmt.Sprintf("uncovered:%d", h), Asset: ledger.CoinSymbol,
 				Height: h, Time: t, LastHeight: h,
-				Summary:  fmt.Sprintf("coin supply %d fen above the attested reserve %d fen at the end of block %d", supply, reserve, h),
+				Summary:  fmt.Sprintf("coin supply %s above the attested reserve %s at the end of block %d", coin(supply), coin(reserve), h),
 				Figures:  map[string]any{"supply": supply, "reserve": reserve, "shortfall": supply - reserve},
 				Evidence: []Evidence{{Height: h, Time: t, Note: "end of block"}},
 			})
@@ -133,7 +133,7 @@ func evalReserve(ctx context.Context, e *Env, r Range) ([]Finding, error) {
 				out = append(out, Finding{
 					SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: "mint:" + hashHex(ev.hash), Asset: ledger.CoinSymbol,
 					Height: ev.height, Time: ev.time, LastHeight: ev.height,
-					Summary:  fmt.Sprintf("mint of %d fen: %s (supply %d, reserve %d)", ev.amount, why, supply, reserve),
+					Summary:  fmt.Sprintf("mint of %s: %s (supply %s, reserve %s)", coin(ev.amount), why, coin(supply), coin(reserve)),
 					Figures:  map[string]any{"minted": ev.amount, "supply": supply, "reserve": reserve, "reserve_raised": raised},
 					Evidence: []Evidence{{Tx: hashHex(ev.hash), Height: ev.height, Time: ev.time, Note: why}},
 				})
