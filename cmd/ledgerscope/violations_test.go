@@ -89,7 +89,9 @@ func TestViolationsListRefusesUnknownIDs(t *testing.T) {
 	url := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", url)
 	ctx := context.Background()
-	run := func(args ...string) (string, error) { return runCLI(ctx, append([]string{"violations", "list"}, args...)...) }
+	run := func(args ...string) (string, error) {
+		return runCLI(ctx, append([]string{"violations", "list"}, args...)...)
+	}
 	if _, err := run("--member", "GTJA"); err == nil || !strings.Contains(err.Error(), "--member GTJA: no members synced yet") {
 		t.Errorf("no members: %v", err)
 	}
