@@ -37,6 +37,7 @@ fuzz:
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzVerifyEnvelope -fuzztime 60s
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzDecodeEvents -fuzztime 60s
 	$(GO) test ./ledger -run '^$$' -fuzz FuzzParseAmount -fuzztime 60s
+	$(GO) test ./ledger -run '^$$' -fuzz FuzzFormatAmount -fuzztime 60s
 	$(GO) test ./compliance -run '^$$' -fuzz FuzzParseWatchlist -fuzztime 60s
 	$(GO) test ./compliance -run '^$$' -fuzz FuzzSetParam -fuzztime 60s
 

@@ -168,7 +168,7 @@ func (e *Env) putLVDay(ctx context.Context, d *lvDay, r Range) error {
 
 // lvNote is a movement's evidence for the account on side ("paid" or "received").
 func lvNote(m *coinMove, side string) Evidence {
-	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %d fen (%s)", side, m.amount, m.kind)}
+	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %s (%s)", side, coin(m.amount), m.kind)}
 }
 
 // lvEval is the evaluation of the large-value rule of the accounts of kind (institution,
@@ -287,8 +287,8 @@ func lvFinding(e *Env, kind string, threshold int64, a []byte, m *coinMove, ad *
 	return Finding{
 		SubjectKind: SubjectAccount, Subject: addrHex(a), WindowKey: dayText, Member: e.acct(a).sponsor,
 		Asset: ledger.CoinSymbol, Height: m.height, Time: m.time, LastHeight: m.height,
-		Summary: fmt.Sprintf("%s account moved %d fen on %s, at or above the %d fen large-value threshold",
-			kind, ad.sum, dayText, threshold),
+		Summary: fmt.Sprintf("%s account moved %s on %s, at or above the %s large-value threshold",
+			kind, coin(ad.sum), dayText, coin(threshold)),
 		Figures:  map[string]any{"day": dayText, "sum": ad.sum, "threshold": threshold, "movements": ad.count},
 		Evidence: ev,
 	}

@@ -122,8 +122,8 @@ func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
 		Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
 			"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
 		Evidence: []Evidence{
-			{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", first.kind, addrHex(first.seller), first.qty, first.cash, addrHex(first.buyer))},
-			{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %d to %s", second.kind, addrHex(second.seller), second.qty, second.cash, addrHex(second.buyer))},
+			{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %s to %s", first.kind, addrHex(first.seller), first.qty, coin(first.cash), addrHex(first.buyer))},
+			{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %s to %s", second.kind, addrHex(second.seller), second.qty, coin(second.cash), addrHex(second.buyer))},
 		},
 	}, true
 }

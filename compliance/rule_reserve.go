@@ -135,7 +135,7 @@ func (f *reserveFold) event(ev *coinEvent) {
 			f.out = append(f.out, Finding{
 				SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: "mint:" + hashHex(ev.hash), Asset: ledger.CoinSymbol,
 				Height: ev.height, Time: ev.time, LastHeight: ev.height,
-				Summary:  fmt.Sprintf("mint of %d fen: %s (supply %d, reserve %d)", ev.amount, why, f.supply, f.reserve),
+				Summary:  fmt.Sprintf("mint of %s: %s (supply %s, reserve %s)", coin(ev.amount), why, coin(f.supply), coin(f.reserve)),
 				Figures:  map[string]any{"minted": ev.amount, "supply": f.supply, "reserve": f.reserve, "reserve_raised": f.raised},
 				Evidence: []Evidence{{Tx: hashHex(ev.hash), Height: ev.height, Time: ev.time, Note: why}},
 			})
@@ -151,7 +151,7 @@ func (f *reserveFold) endBlock(h int64, t time.Time) {
 		f.out = append(f.out, Finding{
 			SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: fmt.Sprintf("uncovered:%d", h), Asset: ledger.CoinSymbol,
 			Height: h, Time: t, LastHeight: h,
-			Summary:  fmt.Sprintf("coin supply %d fen above the attested reserve %d fen at the end of block %d", f.supply, f.reserve, h),
+			Summary:  fmt.Sprintf("coin supply %s above the attested reserve %s at the end of block %d", coin(f.supply), coin(f.reserve), h),
 			Figures:  map[string]any{"supply": f.supply, "reserve": f.reserve, "shortfall": f.supply - f.reserve},
 			Evidence: []Evidence{{Height: h, Time: t, Note: "end of block"}},
 		})

@@ -105,7 +105,7 @@ func evalSession(ctx context.Context, e *Env, sp *SessionParams, r Range) ([]Fin
 			Height: t.height, Time: t.time, LastHeight: t.height,
 			Summary:  fmt.Sprintf("DvP in %s at %s %s, outside the venue's session (%s)", t.asset, venue, t.time.In(shanghai).Format("Mon 15:04"), sp.Sessions[venue]),
 			Figures:  map[string]any{"venue": venue, "local_time": t.time.In(shanghai).Format(time.DateTime), "sessions": sp.Sessions[venue]},
-			Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time, Note: fmt.Sprintf("%d %s for %d fen", t.qty, t.asset, t.cash)}},
+			Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time, Note: fmt.Sprintf("%d %s for %s", t.qty, t.asset, coin(t.cash))}},
 		})
 	}
 	return out, nil

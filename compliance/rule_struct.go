@@ -180,14 +180,14 @@ func structFinding(e *Env, p *StructParams, owner []byte, t int64, m *coinMove, 
 	ev := make([]Evidence, 0, len(win))
 	for _, h := range win {
 		ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
-			Note: fmt.Sprintf("%s paid %d fen to %s", addrHex(h.from), h.amount, addrHex(h.to))})
+			Note: fmt.Sprintf("%s paid %s to %s", addrHex(h.from), coin(h.amount), addrHex(h.to))})
 	}
 	return Finding{
 		SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
 		WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
 		Height:    m.height, Time: m.time, LastHeight: m.height,
-		Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %d fen within %s, together %d fen",
-			n, p.RatioBP/100, t, time.Duration(p.WindowSeconds)*time.Second, sum),
+		Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %s within %s, together %s",
+			n, p.RatioBP/100, coin(t), time.Duration(p.WindowSeconds)*time.Second, coin(sum)),
 		Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
 		Evidence: capEvidence(ev),
 	}

@@ -3,6 +3,8 @@ package compliance
 import (
 	"math/big"
 	"sort"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
 // sortSlice sorts stably by less.
@@ -40,4 +42,13 @@ func sortedStrings[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// coin renders an amount of the settlement coin, counted in fen, as people read it in
+// summaries and evidence: "12.25 CNYS", from the integer. The figures keep the integers.
+func coin[T ~int64 | ~uint64](v T) string {
+	if v < 0 {
+		return "-" + ledger.FormatAmount(uint64(-v), ledger.CoinDecimals) + " " + ledger.CoinSymbol
+	}
+	return ledger.FormatAmount(uint64(v), ledger.CoinDecimals) + " " + ledger.CoinSymbol
 }

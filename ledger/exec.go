@@ -172,7 +172,7 @@ func (c *txContext) applyMoves(moves ...move) error {
 				b = next[j]
 			}
 		}
-		nb, err := shift(b, m)
+		nb, err := shift(b, m, func(v uint64) string { return c.units(m.asset, v) })
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,19 @@ func (c *txContext) applyMoves(moves ...move) error {
 	return nil
 }
 
-func shift(b Balance, m move) (Balance, error) {
+// units renders an amount of an asset for a rejection's message: people read the Log, and
+// the asset's units are what they typed. The Log is outside the results hash (CometBFT hashes
+// only a result's code, data and gas), so its wording is not consensus.
+func (c *txContext) units(sym string, v uint64) string {
+	var dec uint8
+	if as := c.st.asset(sym); as != nil {
+		dec = as.Decimals
+	}
+	return FormatAmount(v, dec) + " " + sym
+}
+
+// shift applies one move to a holding; units renders amounts in the rejections.
+func shift(b Balance, m move, units func(uint64) string) (Balance, error) {
 	switch {
 	case m.amount < 0:
 		// A debit spends from the free part unless it also releases a lock of the same size.
@@ -195,20 +207,20 @@ func shift(b Balance, m move) (Balance, error) {
 			free += uint64(-m.locked)
 		}
 		if need > free {
-			return b, reject(CodeInsufficientFunds, "%s holds %d %s available, needs %d", m.acct, b.Available(), m.asset, need)
+			return b, reject(CodeInsufficientFunds, "%s holds %s available, needs %s", m.acct, units(b.Available()), units(need))
 		}
 		b.Amount -= need
 	case m.amount > 0:
 		v, ok := addAmount(b.Amount, uint64(m.amount))
 		if !ok {
-			return b, reject(CodeOverflow, "balance of %s in %s would exceed %d", m.acct, m.asset, uint64(MaxAmount))
+			return b, reject(CodeOverflow, "balance of %s would exceed %s", m.acct, units(MaxAmount))
 		}
 		b.Amount = v
 	}
 	switch {
 	case m.locked > 0:
 		if uint64(m.locked) > b.Available() {
-			return b, reject(CodeInsufficientFunds, "%s holds %d %s available, needs %d", m.acct, b.Available(), m.asset, m.locked)
+			return b, reject(CodeInsufficientFunds, "%s holds %s available, needs %s", m.acct, units(b.Available()), units(uint64(m.locked)))
 		}
 		b.Locked += uint64(m.locked)
 	case m.locked < 0:
@@ -305,7 +317,7 @@ func (c *txContext) mint(b *Mint) error {
 	supply, ok := addAmount(as.Supply, b.Amount)
 	minted := as.Minted + b.Amount
 	if !ok || minted < as.Minted {
-		return reject(CodeOverflow, "supply of %s would exceed %d", b.Asset, uint64(MaxAmount))
+		return reject(CodeOverflow, "supply of %s would exceed %s", b.Asset, FormatAmount(MaxAmount, as.Decimals))
 	}
 	if err := c.applyMoves(move{acct: b.To, asset: b.Asset, amount: int64(b.Amount)}); err != nil {
 		return err

@@ -159,7 +159,7 @@ func TestRejections(t *testing.T) {
 		{"asset exists", signed(&IssueAsset{Symbol: "600001", Name: "dup", Class: ClassSecurity, Kind: SecurityStock}, member("PAFG")), CodeAssetExists, "exists"},
 		{"asset missing", signed(&Transfer{To: b, Asset: "NOPE", Amount: 1}, alice), CodeAssetNotFound, "NOPE"},
 		{"asset frozen", signed(&Transfer{To: b, Asset: "ICE", Amount: 1}, alice), CodeAssetFrozen, "frozen"},
-		{"insufficient", signed(&Transfer{To: b, Asset: CoinSymbol, Amount: 1_001}, alice), CodeInsufficientFunds, "available"},
+		{"insufficient", signed(&Transfer{To: b, Asset: CoinSymbol, Amount: 1_001}, alice), CodeInsufficientFunds, "available, needs 10.01 CNYS"},
 		{"locked is not available", signed(&Transfer{To: b, Asset: "600001", Amount: 91}, alice), CodeInsufficientFunds, "available"},
 		{"overflow", signed(&Mint{Asset: "600001", To: a, Amount: MaxAmount}, member("PAFG")), CodeOverflow, "exceed"},
 		{"settlement missing", signed(&ConfirmPayment{Settlement: ownerRef("none")}, member("UPGW")), CodeSettlementNotFound, "no settlement"},

@@ -103,7 +103,7 @@ func (g *GenesisState) build(chainID string) (*State, error) {
 		return nil, fmt.Errorf("genesis coin issuer %q is not a settlement bank member", g.Coin.Issuer)
 	}
 	st.Assets[CoinSymbol] = &Asset{
-		Symbol: CoinSymbol, Name: g.Coin.Name, Class: ClassCoin, Decimals: 2, Issuer: bank.ID,
+		Symbol: CoinSymbol, Name: g.Coin.Name, Class: ClassCoin, Decimals: CoinDecimals, Issuer: bank.ID,
 		Status: StatusActive,
 	}
 	for i, ga := range g.Accounts {

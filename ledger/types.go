@@ -245,8 +245,11 @@ func ParseSecurityKind(s string) (SecurityKind, error) {
 	return 0, fmt.Errorf("unknown security kind %q (stock, bond, fund, future, option)", s)
 }
 
-// CoinSymbol is the settlement coin, pegged 1:1 to the yuan with 2 decimals.
+// CoinSymbol is the settlement coin, pegged 1:1 to the yuan with CoinDecimals decimals.
 const CoinSymbol = "CNYS"
+
+// CoinDecimals is the settlement coin's decimals: its smallest unit is the fen.
+const CoinDecimals = 2
 
 var (
 	symbolRE   = regexp.MustCompile(`^[A-Z0-9][A-Z0-9.\-]{0,23}$`)

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
+	"regexp"
+	"strconv"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -87,43 +88,51 @@ func (c *ledgerClient) decimals(ctx context.Context, symbol string) (uint8, erro
 	return as.Decimals, nil
 }
 
-// broadcast submits a signed tx and waits for the block that includes it.
-func (c *ledgerClient) broadcast(ctx context.Context, raw []byte, w io.Writer) error {
+// broadcast submits a signed tx, waits for the block that includes it and prints its result
+// and events as d renders them.
+func (c *ledgerClient) broadcast(ctx context.Context, raw []byte, w io.Writer, d *display) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	res, err := c.rpc.BroadcastTxCommit(ctx, raw)
 	if err != nil {
+		if msg, ok := checkTxRefusal(err); ok {
+			return fmt.Errorf("rejected by the node: %s", d.text(msg))
+		}
 		return fmt.Errorf("broadcast to %s: %w", c.url, err)
 	}
 	fmt.Fprintf(w, "tx %X\n", res.Hash)
 	if res.CheckTx.Code != 0 {
-		return fmt.Errorf("rejected by the mempool: %s (code %d %s)", res.CheckTx.Log, res.CheckTx.Code, ledger.Code(res.CheckTx.Code))
+		return fmt.Errorf("rejected by the mempool: %s (code %d %s)", d.text(res.CheckTx.Log), res.CheckTx.Code, ledger.Code(res.CheckTx.Code))
 	}
 	r := res.TxResult
 	fmt.Fprintf(w, "height %d, code %d (%s)\n", res.Height, r.Code, ledger.Code(r.Code))
 	if r.Code != 0 {
-		return fmt.Errorf("failed in block %d: %s", res.Height, r.Log)
+		return fmt.Errorf("failed in block %d: %s", res.Height, d.text(r.Log))
 	}
 	evs, err := ledger.TxEvents(&r)
 	if err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
 	for _, ev := range evs {
-		fmt.Fprintf(w, "  %s\n", describeEvent(ev))
+		fmt.Fprintf(w, "  %s\n", d.event(ev))
 	}
 	return nil
 }
 
-// describeEvent renders an event as one line of key=value pairs.
-func describeEvent(ev ledger.Event) string {
-	evs := ledger.ToABCI([]ledger.Event{ev})
-	var b strings.Builder
-	b.WriteString(evs[0].Type)
-	for _, a := range evs[0].Attributes {
-		if a.Value == "" {
-			continue
-		}
-		fmt.Fprintf(&b, " %s=%s", a.Key, a.Value)
+// checkTxRE reads the code and log out of the JSON-RPC error CometBFT returns when CheckTx
+// refuses a tx sent with broadcast_tx_commit.
+var checkTxRE = regexp.MustCompile(`is invalid: code=(\d+), data=[^,]*, log='(.*)', codespace=`)
+
+// checkTxRefusal turns CometBFT's JSON-RPC error for a tx CheckTx refused into the ledger's
+// reason and code, or reports that err is something else.
+func checkTxRefusal(err error) (string, bool) {
+	m := checkTxRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", false
 	}
-	return b.String()
+	code, cerr := strconv.ParseUint(m[1], 10, 32)
+	if cerr != nil {
+		return "", false
+	}
+	return fmt.Sprintf("%s (code %d %s)", m[2], code, ledger.Code(code)), true
 }

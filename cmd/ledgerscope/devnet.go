@@ -86,7 +86,7 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 	fmt.Fprintf(out, "devnet %s: %d validators, state in %s\n", net.Meta.ChainID, net.Meta.Validators, opts.Home)
 	fmt.Fprintf(out, "  CometBFT RPC   %s\n", net.RPC())
 	fmt.Fprintf(out, "  signing keys   %s/keys (regulator, szfe, bocs, htsc, ...)\n", opts.Home)
-	fmt.Fprintf(out, "  try            bin/ledgerscope query members --home %s\n", opts.Home)
+	fmt.Fprintf(out, "  try            %s\n", tryQueryLine(opts.Home, net.RPC()))
 
 	var p *portal.Portal
 	if f.sync {
@@ -110,6 +110,16 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 		}
 	}
 	return reportProgress(ctx, net, p, out, f.every)
+}
+
+// tryQueryLine is a command a newcomer can paste as printed: it names the home's keys and the
+// node, whose RPC port follows --base-port rather than the query's default.
+func tryQueryLine(home, rpc string) string {
+	line := "bin/ledgerscope query members --home " + home
+	if rpc != defaultNode {
+		line += " --node " + rpc
+	}
+	return line
 }
 
 // startDevnetLoad prepares the load generator in-process against validator 0 (the chain is

@@ -26,6 +26,7 @@ type holdingsConfig struct {
 	at      string
 	after   string
 	limit   int
+	raw     bool
 }
 
 // newHoldingsCmd is `ledgerscope holdings --account|--asset [--at-height|--at-time]`.
@@ -34,7 +35,11 @@ func newHoldingsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "holdings",
 		Short: "Holdings of an account or of an asset at any height or time, from the synced balance history",
-		Args:  cobra.NoArgs,
+		Long: `Holdings of an account or of an asset at any height or time, from the synced balance
+history. Amounts are in the asset's units with its symbol, accounts named by their key in
+<home>/keys where there is one, the block's time in Asia/Shanghai; --raw prints integers in the
+smallest unit, hex addresses and UTC.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q, err := c.query()
 			if err != nil {
@@ -46,7 +51,15 @@ func newHoldingsCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printHoldings(cmd.OutOrStdout(), q, res)
+				decimals, err := storeDecimals(ctx, d.DB)
+				if err != nil {
+					return err
+				}
+				show, err := newDisplay(c.raw, decimals, c.home)
+				if err != nil {
+					return err
+				}
+				return printHoldings(cmd.OutOrStdout(), q, res, show)
 			})
 		},
 	}
@@ -58,6 +71,7 @@ func newHoldingsCmd() *cobra.Command {
 	f.StringVar(&c.at, "at-time", "", "answer at the last block at or before this time (RFC 3339)")
 	f.StringVar(&c.after, "after", "", "continue a by-asset listing after this account")
 	f.IntVar(&c.limit, "limit", 100, fmt.Sprintf("rows to print, 1 to %d", store.MaxPage))
+	f.BoolVar(&c.raw, "raw", false, "print amounts as integers in the smallest unit, accounts as hex and the time in UTC, for scripts")
 	addDBFlags(cmd, &c.db)
 	return cmd
 }
@@ -95,14 +109,20 @@ func (c *holdingsConfig) query() (store.HoldingsQuery, error) {
 	return q, nil
 }
 
-// printHoldings prints the block the answer is at and its holdings, and how to page on when
-// the page is full.
-func printHoldings(out io.Writer, q store.HoldingsQuery, res *store.Holdings) error {
-	fmt.Fprintf(out, "height %d  block %X  time %s\n", res.Height, res.BlockHash, res.BlockTime.UTC().Format(time.RFC3339))
+// printHoldings prints the block the answer is at and its holdings as d renders them, and
+// how to page on when the page is full.
+func printHoldings(out io.Writer, q store.HoldingsQuery, res *store.Holdings, d *display) error {
+	when := timeText(res.BlockTime)
+	if d.raw {
+		when = res.BlockTime.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(out, "height %d  block %X  time %s\n", res.Height, res.BlockHash, when)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "account\tasset\tamount\tlocked\tchanged at\t")
 	for _, h := range res.Holdings {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t\n", hex.EncodeToString(h.Account), h.Asset, h.Amount, h.Locked, h.Height)
+		var a ledger.Address
+		copy(a[:], h.Account)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t\n", d.account(a), h.Asset, d.amount64(h.Amount, h.Asset), d.amount64(h.Locked, h.Asset), h.Height)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

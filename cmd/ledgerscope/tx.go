@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ type txFlags struct {
 	chainID string
 	nonce   uint64
 	print   bool
+	raw     bool
 }
 
 // txBuilder resolves the command line's names into ledger values. Its readers keep the first
@@ -59,7 +61,8 @@ func (b *txBuilder) address(what, s string) ledger.Address {
 	return a
 }
 
-// amount reads a decimal amount in the asset's units, asking the node for its decimals.
+// amount reads a positive decimal amount in the asset's units, asking the node for its
+// decimals. Zero and negative amounts are refused here, before anything is signed.
 func (b *txBuilder) amount(what, s, asset string) uint64 {
 	if b.err != nil {
 		return 0
@@ -70,14 +73,28 @@ func (b *txBuilder) amount(what, s, asset string) uint64 {
 	}
 	dec, err := b.client.decimals(b.ctx, asset)
 	if err != nil {
-		b.fail(err)
+		b.fail(fmt.Errorf("--%s: %w", what, err))
 		return 0
+	}
+	v, err := positiveAmount(what, s, dec)
+	b.fail(err)
+	return v
+}
+
+// positiveAmount parses the value of flag --what in units of dec decimals; zero and
+// negative amounts are an error that names the flag.
+func positiveAmount(what, s string, dec uint8) (uint64, error) {
+	if strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("--%s %s: the amount must be positive", what, s)
 	}
 	v, err := ledger.ParseAmount(s, dec)
 	if err != nil {
-		b.fail(fmt.Errorf("--%s: %w", what, err))
+		return 0, fmt.Errorf("--%s: %w", what, err)
 	}
-	return v
+	if v == 0 {
+		return 0, fmt.Errorf("--%s %s: the amount must be positive", what, s)
+	}
+	return v, nil
 }
 
 // hash reads a hex SHA-256 hash.
@@ -122,7 +139,21 @@ func (b *txBuilder) send(cmd *cobra.Command, body ledger.Body) error {
 		fmt.Fprintln(cmd.OutOrStdout(), hex.EncodeToString(raw))
 		return nil
 	}
-	return b.client.broadcast(b.ctx, raw, cmd.OutOrStdout())
+	d, err := b.display()
+	if err != nil {
+		return err
+	}
+	return b.client.broadcast(b.ctx, raw, cmd.OutOrStdout(), d)
+}
+
+// display renders the result: amounts in units with the node's decimals, accounts by the
+// names of the home's keys.
+func (b *txBuilder) display() (*display, error) {
+	dec, err := b.client.nodeDecimals(b.ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newDisplay(b.flags.raw, dec, b.flags.home)
 }
 
 // txSub makes one tx subcommand: flags declares its own flags, build turns them into a body.
@@ -161,8 +192,9 @@ func newTxCmd() *cobra.Command {
 		Long: `Build, sign and broadcast a transaction, and print its result.
 
 Accounts are given as 40-digit hex addresses or as names of keys in <home>/keys; amounts as
-decimals in the asset's units (12.50 CNYS is 1250 fen). The nonce and chain id are read from
-the node unless given.`,
+positive decimals in the asset's units (12.50 CNYS is 1250 fen). The nonce and chain id are
+read from the node unless given. The result prints amounts in units with their symbol and
+accounts by their key name where <home>/keys has one; --raw prints integers and hex.`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.home, "home", "var/devnet", "directory whose keys/ holds the signing keys")
@@ -173,6 +205,7 @@ the node unless given.`,
 	pf.StringVar(&f.chainID, "chain-id", "", "chain id (default: the node's)")
 	pf.Uint64Var(&f.nonce, "nonce", 0, "nonce (default: the account's next)")
 	pf.BoolVar(&f.print, "print", false, "print the signed tx as hex instead of broadcasting it")
+	pf.BoolVar(&f.raw, "raw", false, "print amounts as integers in the smallest unit and accounts as hex, for scripts")
 	_ = cmd.MarkPersistentFlagRequired("from")
 	cmd.AddCommand(
 		txMoveCmd(f, "transfer", "Move an asset from --from to another account",

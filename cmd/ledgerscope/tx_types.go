@@ -110,9 +110,10 @@ func txAttestReservesCmd(f *txFlags) *cobra.Command {
 		asOf           int64
 	)
 	return txSub(f, "attest-reserves", "State the fiat reserve behind the coin (the settlement bank)",
-		allFlags(strFlag(&amount, "amount", "reserve in yuan"), strFlag(&report, "report", "hex SHA-256 of the auditor's report"),
+		allFlags(strFlag(&amount, "amount", "reserve in yuan"), strFlag(&report, "report", "hex SHA-256 of the auditor's report (required)"),
 			func(c *cobra.Command) {
 				c.Flags().Int64Var(&asOf, "as-of", 0, "unix time of the attested balance (default now)")
+				_ = c.MarkFlagRequired("report")
 			}),
 		func(b *txBuilder) (ledger.Body, error) {
 			v := b.amount("amount", amount, ledger.CoinSymbol)
@@ -147,9 +148,9 @@ func txLockForSettlementCmd(f *txFlags) *cobra.Command {
 			if b.err != nil {
 				return nil, b.err
 			}
-			fv, err := ledger.ParseAmount(fiat, 2)
+			fv, err := positiveAmount("fiat", fiat, ledger.CoinDecimals)
 			if err != nil {
-				return nil, fmt.Errorf("--fiat: %w", err)
+				return nil, err
 			}
 			d, err := time.ParseDuration(deadline)
 			if err != nil {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
-	"text/tabwriter"
-	"time"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -18,23 +16,33 @@ import (
 func newViolationsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "violations", Short: "Violations raised by the compliance rules"}
 	var (
-		db       appdb.Config
-		f        store.ViolationFilter
-		evidence bool
+		db  appdb.Config
+		f   store.ViolationFilter
+		opt violationListOptions
 	)
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Violations, newest first, with their figures (and evidence with --evidence)",
-		Args:  cobra.NoArgs,
+		Long: `Violations, newest first: one line of fields, then the summary (and with --evidence the
+figures and each piece of evidence) indented below it. Lines fit 120 columns: long subjects,
+hashes and addresses are shortened to their first 8 digits, and long texts wrap; --wide prints
+them whole, one line each. Times are in Asia/Shanghai (CST), where the rules count their days.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkRuleID(f.RuleID); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			return withDatabase(ctx, db, func(d *appdb.DB) error {
+				if err := checkMemberID(ctx, d.DB, f.Member); err != nil {
+					return err
+				}
 				vs, err := d.Violations(ctx, f)
 				if err != nil {
 					return err
 				}
 				out := cmd.OutOrStdout()
-				if err := printViolationList(out, vs, evidence); err != nil {
+				if err := printViolationList(out, vs, opt); err != nil {
 					return err
 				}
 				if len(vs) == f.Limit {
@@ -44,35 +52,53 @@ func newViolationsCmd() *cobra.Command {
 			})
 		},
 	}
-	list.Flags().StringVar(&f.RuleID, "rule", "", "only this rule")
+	list.Flags().StringVar(&f.RuleID, "rule", "", "only this rule (an id of rules list)")
 	list.Flags().StringVar(&f.Status, "status", "", "only this status (open, ...)")
-	list.Flags().StringVar(&f.Member, "member", "", "only violations of this member's accounts")
+	list.Flags().StringVar(&f.Member, "member", "", "only violations of this member's accounts (a member id)")
 	list.Flags().StringVar(&f.Subject, "subject", "", "only this subject (address, owner_ref, symbol, member)")
 	list.Flags().Int64Var(&f.BeforeID, "before", 0, "page: violations with a smaller id")
 	list.Flags().IntVar(&f.Limit, "limit", 50, "page size (1 to 1000)")
-	list.Flags().BoolVar(&evidence, "evidence", false, "print figures and evidence")
+	list.Flags().BoolVar(&opt.evidence, "evidence", false, "print figures and evidence")
+	list.Flags().BoolVar(&opt.wide, "wide", false, "print subjects, hashes and texts whole, one line each")
 	addDBFlags(list, &db)
 	cmd.AddCommand(list)
 	return cmd
 }
 
-// printViolationList prints violations as a table, each with its figures and evidence when
-// evidence is set.
-func printViolationList(out io.Writer, vs []store.Violation, evidence bool) error {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "id\trule\tv\tseverity\theight\ttime\tsubject\tmember\tstatus\tsummary")
-	for _, v := range vs {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.RuleID, v.RuleVersion, v.Severity, v.Height,
-			v.BlockTime.UTC().Format(time.RFC3339), v.Subject, v.Member, v.Status, v.Summary)
-		if !evidence {
-			continue
-		}
-		var ev []compliance.Evidence
-		_ = json.Unmarshal(v.Evidence, &ev)
-		fmt.Fprintf(tw, "\t\t\t\t\t\tfigures %s\t\t\t\n", v.Figures)
-		for _, e := range ev {
-			fmt.Fprintf(tw, "\t\t\t\t\t\t%d %s %s\t\t\t%s\n", e.Height, e.Time.UTC().Format(time.RFC3339), e.Tx, e.Note)
-		}
+// checkRuleID refuses a rule id the compliance registry does not know; empty is no filter.
+func checkRuleID(id string) error {
+	if id == "" {
+		return nil
 	}
-	return tw.Flush()
+	if _, err := compliance.RuleByID(id); err == nil {
+		return nil
+	}
+	ids := make([]string, 0, 16)
+	for _, r := range compliance.Rules() {
+		ids = append(ids, r.ID)
+	}
+	return fmt.Errorf("--rule %s: no such rule (rules: %s)", id, strings.Join(ids, ", "))
+}
+
+// checkMemberID refuses a member id the synced members table does not hold; empty is no
+// filter.
+func checkMemberID(ctx context.Context, db *store.DB, id string) error {
+	if id == "" {
+		return nil
+	}
+	ms, err := db.Members(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		if m.ID == id {
+			return nil
+		}
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return fmt.Errorf("--member %s: no members synced yet", id)
+	}
+	return fmt.Errorf("--member %s: no such member (members: %s)", id, strings.Join(ids, ", "))
 }
