@@ -46,24 +46,71 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 			return fmt.Errorf("bench: no group %q; the groups are %v", g, Groups)
 		}
 	}
-	unlock, err := lockDir(cfg.Dir)
+	release, err := claimDir(cfg.Dir)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	// A run killed before it could remove the directory leaves its chains behind, which
-	// this run would start from (its traffic then refused as replays): start empty.
-	if err := os.RemoveAll(cfg.Dir); err != nil {
-		return fmt.Errorf("bench: clear %s: %w", cfg.Dir, err)
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return err
-	}
-	defer os.RemoveAll(cfg.Dir)
-	const seed, chainID = "bench", "ledgerscope-devnet"
-	var rows []Row
+	defer release()
 	progress := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
+	rows, err := throughputRows(ctx, cfg, progress)
+	if err != nil {
+		return err
+	}
+	if cfg.wants("startup") {
+		progress("binary start-up")
+		su, err := Startup(ctx, filepath.Join(cfg.Dir, "startup"), cfg.BasePort+200)
+		if err != nil {
+			return fmt.Errorf("start-up: %w", err)
+		}
+		rows = append(rows, su...)
+	}
+	if cfg.wants(GroupIngest) || cfg.wants(GroupRules) || cfg.wants(GroupLive) || cfg.wants(GroupQuery) || cfg.wants(GroupBacktest) {
+		sr, err := SyncRows(ctx, cfg.Sync, filepath.Join(cfg.Dir, "sync"), cfg.wants, progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sr...)
+	}
+	if cfg.wants(GroupSoak) {
+		sk, err := Soak(ctx, cfg.Soak, filepath.Join(cfg.Dir, "soak"), cfg.BasePort+300, w, progress)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, sk...)
+	}
+	Print(w, rows)
+	return nil
+}
+
+// claimDir locks dir and empties it for the run; release removes it and unlocks it.
+func claimDir(dir string) (release func(), err error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	// A run killed before it could remove the directory leaves its chains behind, which
+	// this run would start from (its traffic then refused as replays): start empty.
+	if err := os.RemoveAll(dir); err != nil {
+		unlock()
+		return nil, fmt.Errorf("bench: clear %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		unlock()
+		return nil, err
+	}
+	return func() {
+		os.RemoveAll(dir)
+		unlock()
+	}, nil
+}
+
+// throughputRows measures the verify ceiling and the rates at which the app, a full node
+// and a devnet take the same signed transfers, each beside its ratio to the ceiling. The
+// transfers, the run's largest allocation, are gone once it returns.
+func throughputRows(ctx context.Context, cfg Config, progress func(string, ...any)) ([]Row, error) {
+	const seed, chainID = "bench", "ledgerscope-devnet"
+	var rows []Row
 	var limit Row
 	if cfg.wants("verify") {
 		progress("measuring the batch Ed25519 verify rate")
@@ -93,55 +140,25 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 		progress("app re-execution")
 		app, err := AppValidation(filepath.Join(cfg.Dir, "app"), seed, chainID, first(cfg.Txs), 10_000)
 		if err != nil {
-			return fmt.Errorf("app validation: %w", err)
+			return nil, fmt.Errorf("app validation: %w", err)
 		}
 		rows = append(rows, ratio(app)...)
 	}
-
 	if cfg.wants("fullnode") {
 		progress("full node block sync")
 		fn, err := FullNodeSync(ctx, filepath.Join(cfg.Dir, "fullnode"), cfg.BasePort+100, seed, first(cfg.FullNodeTxs))
 		if err != nil {
-			return fmt.Errorf("full node sync: %w", err)
+			return nil, fmt.Errorf("full node sync: %w", err)
 		}
 		rows = append(rows, ratio(fn)...)
 	}
-
 	if cfg.wants("devnet") {
 		progress("devnet of 4 validators")
 		dn, err := DevnetThroughput(ctx, filepath.Join(cfg.Dir, "devnet4"), 4, cfg.BasePort, seed, first(cfg.Txs))
 		if err != nil {
-			return fmt.Errorf("devnet throughput: %w", err)
+			return nil, fmt.Errorf("devnet throughput: %w", err)
 		}
 		rows = append(rows, dn)
 	}
-	tr = Traffic{}
-
-	if cfg.wants("startup") {
-		progress("binary start-up")
-		su, err := Startup(ctx, filepath.Join(cfg.Dir, "startup"), cfg.BasePort+200)
-		if err != nil {
-			return fmt.Errorf("start-up: %w", err)
-		}
-		rows = append(rows, su...)
-	}
-
-	if cfg.wants(GroupIngest) || cfg.wants(GroupRules) || cfg.wants(GroupLive) || cfg.wants(GroupQuery) || cfg.wants(GroupBacktest) {
-		sr, err := SyncRows(ctx, cfg.Sync, filepath.Join(cfg.Dir, "sync"), cfg.wants, progress)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, sr...)
-	}
-
-	if cfg.wants(GroupSoak) {
-		sk, err := Soak(ctx, cfg.Soak, filepath.Join(cfg.Dir, "soak"), cfg.BasePort+300, w, progress)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, sk...)
-	}
-
-	Print(w, rows)
-	return nil
+	return rows, nil
 }

@@ -70,33 +70,8 @@ func (g *GenesisState) build(chainID string) (*State, error) {
 		Address: reg, PubKey: g.Regulator.PubKey, Kind: KindInstitution,
 		OwnerRef: sha256.Sum256([]byte("regulator:" + g.Regulator.Name)), Status: StatusActive,
 	}
-	for _, gm := range g.Members {
-		if !ValidMemberID(gm.ID) {
-			return nil, fmt.Errorf("genesis member id %q is ill-formed", gm.ID)
-		}
-		if _, dup := st.Members[gm.ID]; dup {
-			return nil, fmt.Errorf("genesis member %s listed twice", gm.ID)
-		}
-		var roles Role
-		for _, r := range gm.Roles {
-			role, err := ParseRole(r)
-			if err != nil {
-				return nil, fmt.Errorf("genesis member %s: %w", gm.ID, err)
-			}
-			roles |= role
-		}
-		if roles == 0 {
-			return nil, fmt.Errorf("genesis member %s has no role", gm.ID)
-		}
-		op := AddressOf(gm.Operator)
-		if _, dup := st.Accounts[op]; dup {
-			return nil, fmt.Errorf("genesis member %s: operator key already has an account", gm.ID)
-		}
-		st.Members[gm.ID] = &Member{ID: gm.ID, Name: gm.Name, Roles: roles, Operator: op}
-		st.Accounts[op] = &Account{
-			Address: op, PubKey: gm.Operator, Sponsor: gm.ID, Kind: KindInstitution,
-			OwnerRef: MemberOwnerRef(gm.ID), Status: StatusActive,
-		}
+	if err := g.addMembers(st); err != nil {
+		return nil, err
 	}
 	bank := st.Members[g.Coin.Issuer]
 	if bank == nil || bank.Roles&RoleSettlementBank == 0 {
@@ -106,28 +81,69 @@ func (g *GenesisState) build(chainID string) (*State, error) {
 		Symbol: CoinSymbol, Name: g.Coin.Name, Class: ClassCoin, Decimals: CoinDecimals, Issuer: bank.ID,
 		Status: StatusActive,
 	}
+	if err := g.addAccounts(st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// addMembers adds the genesis members to st, each with its operator's account.
+func (g *GenesisState) addMembers(st *State) error {
+	for _, gm := range g.Members {
+		if !ValidMemberID(gm.ID) {
+			return fmt.Errorf("genesis member id %q is ill-formed", gm.ID)
+		}
+		if _, dup := st.Members[gm.ID]; dup {
+			return fmt.Errorf("genesis member %s listed twice", gm.ID)
+		}
+		var roles Role
+		for _, r := range gm.Roles {
+			role, err := ParseRole(r)
+			if err != nil {
+				return fmt.Errorf("genesis member %s: %w", gm.ID, err)
+			}
+			roles |= role
+		}
+		if roles == 0 {
+			return fmt.Errorf("genesis member %s has no role", gm.ID)
+		}
+		op := AddressOf(gm.Operator)
+		if _, dup := st.Accounts[op]; dup {
+			return fmt.Errorf("genesis member %s: operator key already has an account", gm.ID)
+		}
+		st.Members[gm.ID] = &Member{ID: gm.ID, Name: gm.Name, Roles: roles, Operator: op}
+		st.Accounts[op] = &Account{
+			Address: op, PubKey: gm.Operator, Sponsor: gm.ID, Kind: KindInstitution,
+			OwnerRef: MemberOwnerRef(gm.ID), Status: StatusActive,
+		}
+	}
+	return nil
+}
+
+// addAccounts adds the genesis accounts to st, each sponsored by a member.
+func (g *GenesisState) addAccounts(st *State) error {
 	for i, ga := range g.Accounts {
 		kind, err := ParseAccountKind(ga.Kind)
 		if err != nil {
-			return nil, fmt.Errorf("genesis account %d: %w", i, err)
+			return fmt.Errorf("genesis account %d: %w", i, err)
 		}
 		body := &RegisterAccount{PubKey: ga.PubKey, Kind: kind, OwnerRef: ga.OwnerRef, Venues: ga.Venues}
 		if err := body.validate(); err != nil {
-			return nil, fmt.Errorf("genesis account %d: %w", i, err)
+			return fmt.Errorf("genesis account %d: %w", i, err)
 		}
 		if st.Members[ga.Sponsor] == nil {
-			return nil, fmt.Errorf("genesis account %d: sponsor %q is not a member", i, ga.Sponsor)
+			return fmt.Errorf("genesis account %d: sponsor %q is not a member", i, ga.Sponsor)
 		}
 		addr := AddressOf(ga.PubKey)
 		if _, dup := st.Accounts[addr]; dup {
-			return nil, fmt.Errorf("genesis account %d: %s listed twice", i, addr)
+			return fmt.Errorf("genesis account %d: %s listed twice", i, addr)
 		}
 		st.Accounts[addr] = &Account{
 			Address: addr, PubKey: ga.PubKey, Sponsor: ga.Sponsor, Kind: kind,
 			OwnerRef: ga.OwnerRef, Status: StatusActive, Venues: ga.Venues,
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // records lists every record of a state, for writing a genesis state in full.

@@ -91,6 +91,8 @@ func found[T any](v *T, err error, what string) (any, uint32, error) {
 	return v, QueryOK, nil
 }
 
+// answer reads what the query path parts ask for from s: the value to encode, or the result
+// code and error the client sees.
 func answer(s *snapshot, parts []string) (any, uint32, error) {
 	arg := func(i int) string {
 		if i < len(parts) {
@@ -104,25 +106,7 @@ func answer(s *snapshot, parts []string) (any, uint32, error) {
 		if err != nil {
 			return nil, QueryBadRequest, err
 		}
-		acc, err := s.account(addr)
-		if err != nil || acc == nil {
-			return found(acc, err, "account "+addr.String())
-		}
-		assets, err := s.assets()
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		view := AccountView{Account: acc, Balances: map[string]BalanceView{}}
-		for _, as := range assets {
-			b, err := s.balance(BalanceKey{addr, as.Symbol})
-			if err != nil {
-				return nil, QueryBadHeight, err
-			}
-			if b != (Balance{}) {
-				view.Balances[as.Symbol] = BalanceView{b.Amount, b.Locked, b.Available()}
-			}
-		}
-		return view, QueryOK, nil
+		return accountAnswer(s, addr)
 	case "balance":
 		addr, err := ParseAddress(arg(1))
 		if err != nil {
@@ -134,40 +118,17 @@ func answer(s *snapshot, parts []string) (any, uint32, error) {
 		}
 		return BalanceView{b.Amount, b.Locked, b.Available()}, QueryOK, nil
 	case "balances":
-		limit, err := strconv.Atoi(arg(1))
-		if err != nil || limit < 1 || limit > MaxBalancesPage {
-			return nil, QueryBadRequest, fmt.Errorf("/balances/<limit>: limit from 1 to %d", MaxBalancesPage)
-		}
-		var after BalanceKey
-		if arg(2) != "" {
-			if after.Account, err = ParseAddress(arg(2)); err != nil {
-				return nil, QueryBadRequest, err
-			}
-			after.Asset = arg(3)
-		}
-		page, err := s.balancesPage(after, limit)
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		return page, QueryOK, nil
+		return balancesAnswer(s, arg(1), arg(2), arg(3))
 	case "asset":
 		as, err := s.asset(arg(1))
 		return found(as, err, "asset "+arg(1))
 	case "assets":
-		list, err := s.assets()
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		return list, QueryOK, nil
+		return read(s.assets())
 	case "member":
 		m, err := s.member(arg(1))
 		return found(m, err, "member "+arg(1))
 	case "members":
-		list, err := s.members()
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		return list, QueryOK, nil
+		return read(s.members())
 	case "settlement":
 		id, err := ParseHash(arg(1))
 		if err != nil {
@@ -176,30 +137,79 @@ func answer(s *snapshot, parts []string) (any, uint32, error) {
 		se, err := s.settlement(id)
 		return found(se, err, "settlement "+id.String())
 	case "reserves":
-		r, err := s.reserves()
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		coin, err := s.asset(CoinSymbol)
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		var supply uint64
-		if coin != nil {
-			supply = coin.Supply
-		}
-		return struct {
-			Reserves
-			Supply uint64
-		}{r, supply}, QueryOK, nil
+		return reservesAnswer(s)
 	case "stats":
-		st, err := s.stats()
-		if err != nil {
-			return nil, QueryBadHeight, err
-		}
-		return st, QueryOK, nil
+		return read(s.stats())
 	case "params":
 		return s.st.Params, QueryOK, nil
 	}
 	return nil, QueryBadPath, fmt.Errorf("unknown query path %q", strings.Join(parts, "/"))
+}
+
+// read turns a read of the state into an answer: a read error or what was read.
+func read[T any](v T, err error) (any, uint32, error) {
+	if err != nil {
+		return nil, QueryBadHeight, err
+	}
+	return v, QueryOK, nil
+}
+
+// accountAnswer is /account/<address>: the account with its nonzero balances.
+func accountAnswer(s *snapshot, addr Address) (any, uint32, error) {
+	acc, err := s.account(addr)
+	if err != nil || acc == nil {
+		return found(acc, err, "account "+addr.String())
+	}
+	assets, err := s.assets()
+	if err != nil {
+		return nil, QueryBadHeight, err
+	}
+	view := AccountView{Account: acc, Balances: map[string]BalanceView{}}
+	for _, as := range assets {
+		b, err := s.balance(BalanceKey{addr, as.Symbol})
+		if err != nil {
+			return nil, QueryBadHeight, err
+		}
+		if b != (Balance{}) {
+			view.Balances[as.Symbol] = BalanceView{b.Amount, b.Locked, b.Available()}
+		}
+	}
+	return view, QueryOK, nil
+}
+
+// balancesAnswer is /balances/<limit>[/<account>/<asset>]: a page of balances after the
+// given holding, if any.
+func balancesAnswer(s *snapshot, limitArg, account, asset string) (any, uint32, error) {
+	limit, err := strconv.Atoi(limitArg)
+	if err != nil || limit < 1 || limit > MaxBalancesPage {
+		return nil, QueryBadRequest, fmt.Errorf("/balances/<limit>: limit from 1 to %d", MaxBalancesPage)
+	}
+	var after BalanceKey
+	if account != "" {
+		if after.Account, err = ParseAddress(account); err != nil {
+			return nil, QueryBadRequest, err
+		}
+		after.Asset = asset
+	}
+	return read(s.balancesPage(after, limit))
+}
+
+// reservesAnswer is /reserves: the last attestation with the coin's supply beside it.
+func reservesAnswer(s *snapshot) (any, uint32, error) {
+	r, err := s.reserves()
+	if err != nil {
+		return nil, QueryBadHeight, err
+	}
+	coin, err := s.asset(CoinSymbol)
+	if err != nil {
+		return nil, QueryBadHeight, err
+	}
+	var supply uint64
+	if coin != nil {
+		supply = coin.Supply
+	}
+	return struct {
+		Reserves
+		Supply uint64
+	}{r, supply}, QueryOK, nil
 }

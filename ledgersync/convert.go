@@ -121,10 +121,34 @@ func (st *blockState) addr(a ledger.Address) []byte { return st.keep(a[:]) }
 // hash is a copy of h in the block's arena.
 func (st *blockState) hash(h ledger.Hash) []byte { return st.keep(h[:]) }
 
+// convert turns a block into its rows: the block's own events first (settlement expiries
+// happen before its transactions), then each transaction in order.
 func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 	if len(b.TxResults) != len(b.Txs) {
 		return nil, fmt.Errorf("block %d: %d txs, %d results", b.Height, len(b.Txs), len(b.TxResults))
 	}
+	// A value, not a pointer, so that it stays on the stack.
+	st := newBlockState(b)
+	blockEvents, err := ledger.ParseEvents(b.Events)
+	if err != nil {
+		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
+	}
+	if err := c.events(&st, b, -1, blockEvents, nil); err != nil {
+		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
+	}
+	day := store.MarketDay(st.rows.Block.Time)
+	rollups := map[[3]string]int{} // member, asset, type -> index in rows.Rollups
+	for i := range b.Txs {
+		if err := c.tx(&st, b, i); err != nil {
+			return nil, err
+		}
+		addRollup(st.rows, rollups, day, &st.rows.Txs[i])
+	}
+	return st.rows, nil
+}
+
+// newBlockState starts the rows of block b.
+func newBlockState(b *node.CommittedBlock) blockState {
 	t := b.Time.UTC()
 	rows := &store.BlockRows{Block: store.Block{
 		Height: b.Height, Hash: b.Hash, Time: t, Proposer: nonNil(b.Proposer), AppHash: nonNil(b.AppHash),
@@ -136,81 +160,82 @@ func (c *converter) convert(b *node.CommittedBlock) (*store.BlockRows, error) {
 	rows.Txs = make([]store.Transaction, 0, n)
 	rows.Legs = make([]store.TransferLeg, 0, n/4)
 	rows.Changes = make([]store.BalanceChange, 0, 2*n)
-	st := &blockState{rows: rows, balances: make(map[holding]int, 2*n), supply: map[string]int{}, arena: make([]byte, 0, arenaPerTx*n)}
-	day := store.MarketDay(t)
-	rollups := map[[3]string]int{}
-	// Block-level events (settlement expiries) happen before the block's transactions.
-	blockEvents, err := ledger.ParseEvents(b.Events)
-	if err != nil {
-		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
+	return blockState{
+		rows: rows, balances: make(map[holding]int, 2*n), supply: map[string]int{},
+		arena: make([]byte, 0, arenaPerTx*n),
 	}
-	if err := c.events(st, b, -1, blockEvents, nil); err != nil {
-		return nil, fmt.Errorf("block %d events: %w", b.Height, err)
-	}
-	for i, raw := range b.Txs {
-		res := b.TxResults[i]
-		tx := store.Transaction{
-			BlockTime: t, Height: b.Height, Idx: int32(i), Hash: st.hash(ledger.TxHash(raw)),
-			Code: int32(res.Code), Reason: res.Log,
-		}
-		if res.Code == 0 {
-			tx.Reason = ""
-		} else {
-			rows.Block.FailedCount++
-		}
-		var sum txSummary
-		if dtx, err := ledger.ParseTx(raw); err == nil {
-			tx.Memo = dtx.Memo
-			tx.Type = dtx.Body.Type().String()
-			tx.Signer = st.addr(dtx.Signer())
-			tx.Nonce = int64(dtx.Nonce)
-			sum = st.summarize(dtx.Body)
-			sum.signer = tx.Signer
-			// The transfer_legs view reads legs from successful transfers' rows only.
-			sum.transfer = sum.transfer && res.Code == 0
-		}
-		sum.hash = tx.Hash
-		txEvents, err := ledger.TxEvents(res)
-		if err != nil {
-			return nil, fmt.Errorf("block %d tx %d events: %w", b.Height, i, err)
-		}
-		if err := c.events(st, b, i, txEvents, &sum); err != nil {
-			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
-		}
-		if sum.transfer && !sum.folded {
-			return nil, fmt.Errorf("block %d tx %d: a successful transfer without its leg", b.Height, i)
-		}
-		if tx.Signer != nil {
-			tx.Member = c.sponsors[string(tx.Signer)]
-		}
-		tx.Asset, tx.Counterparty = sum.asset, sum.counterparty
-		amount, err := amountOf(sum.amount, "amount")
-		if err != nil {
-			// A failed tx may carry any amount its sender typed; it moved nothing.
-			if res.Code == 0 {
-				return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
-			}
-			amount = 0
-		}
-		tx.Amount = amount
-		rows.Txs = append(rows.Txs, tx)
+}
 
-		k := [3]string{tx.Member, tx.Asset, tx.Type}
-		j, ok := rollups[k]
-		if !ok {
-			j = len(rows.Rollups)
-			rollups[k] = j
-			rows.Rollups = append(rows.Rollups, store.RollupDelta{Day: day, Member: tx.Member, Asset: tx.Asset, Type: tx.Type})
-		}
-		r := &rows.Rollups[j]
-		r.TxCount++
-		if res.Code != 0 {
-			r.FailedCount++
-		} else {
-			r.Value += uint64(amount)
-		}
+// tx adds the row of block b's i-th transaction and the rows of its events.
+func (c *converter) tx(st *blockState, b *node.CommittedBlock, i int) error {
+	raw, res := b.Txs[i], b.TxResults[i]
+	rows := st.rows
+	tx := store.Transaction{
+		BlockTime: rows.Block.Time, Height: b.Height, Idx: int32(i), Hash: st.hash(ledger.TxHash(raw)),
+		Code: int32(res.Code), Reason: res.Log,
 	}
-	return rows, nil
+	if res.Code == 0 {
+		tx.Reason = ""
+	} else {
+		rows.Block.FailedCount++
+	}
+	var sum txSummary
+	if dtx, err := ledger.ParseTx(raw); err == nil {
+		tx.Memo = dtx.Memo
+		tx.Type = dtx.Body.Type().String()
+		tx.Signer = st.addr(dtx.Signer())
+		tx.Nonce = int64(dtx.Nonce)
+		sum = st.summarize(dtx.Body)
+		sum.signer = tx.Signer
+		// The transfer_legs view reads legs from successful transfers' rows only.
+		sum.transfer = sum.transfer && res.Code == 0
+	}
+	sum.hash = tx.Hash
+	txEvents, err := ledger.TxEvents(res)
+	if err != nil {
+		return fmt.Errorf("block %d tx %d events: %w", b.Height, i, err)
+	}
+	if err := c.events(st, b, i, txEvents, &sum); err != nil {
+		return fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+	}
+	if sum.transfer && !sum.folded {
+		return fmt.Errorf("block %d tx %d: a successful transfer without its leg", b.Height, i)
+	}
+	if tx.Signer != nil {
+		tx.Member = c.sponsors[string(tx.Signer)]
+	}
+	tx.Asset, tx.Counterparty = sum.asset, sum.counterparty
+	amount, err := amountOf(sum.amount, "amount")
+	if err != nil {
+		// A failed tx may carry any amount its sender typed; it moved nothing.
+		if res.Code == 0 {
+			return fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+		}
+		amount = 0
+	}
+	tx.Amount = amount
+	rows.Txs = append(rows.Txs, tx)
+	return nil
+}
+
+// addRollup counts tx into its member's, asset's and type's rollup of the block's market
+// day; rollups indexes rows.Rollups. It is a map of convert's own, not the block state's, so
+// that it stays on the stack while a block's rollups are few.
+func addRollup(rows *store.BlockRows, rollups map[[3]string]int, day time.Time, tx *store.Transaction) {
+	k := [3]string{tx.Member, tx.Asset, tx.Type}
+	j, ok := rollups[k]
+	if !ok {
+		j = len(rows.Rollups)
+		rollups[k] = j
+		rows.Rollups = append(rows.Rollups, store.RollupDelta{Day: day, Member: tx.Member, Asset: tx.Asset, Type: tx.Type})
+	}
+	r := &rows.Rollups[j]
+	r.TxCount++
+	if tx.Code != 0 {
+		r.FailedCount++
+	} else {
+		r.Value += uint64(tx.Amount)
+	}
 }
 
 // events turns one transaction's (or the block's, txIdx -1) typed events into rows.
@@ -223,104 +248,142 @@ func (c *converter) events(st *blockState, b *node.CommittedBlock, txIdx int, ev
 	}
 	var seq int16
 	for _, ev := range evs {
+		var err error
 		switch e := ev.(type) {
 		case *ledger.TransferEvent:
-			amt, err := amountOf(e.Amount, "transfer amount")
-			if err != nil {
-				return err
-			}
-			if e.Leg == "transfer" && sum != nil && sum.transfer {
-				// The transfer_legs view reads a plain transfer's leg from its tx row: that
-				// row must say what the leg says, or the view would be wrong.
-				if seq != 0 || !bytes.Equal(sum.signer, e.From[:]) || !bytes.Equal(sum.counterparty, e.To[:]) ||
-					sum.asset != e.Asset || sum.amount != e.Amount {
-					return fmt.Errorf("transfer leg %x->%x %d %s differs from its transaction", e.From[:], e.To[:], e.Amount, e.Asset)
-				}
-				sum.folded = true
-				seq++
-				continue
-			}
-			rows.Legs = append(rows.Legs, store.TransferLeg{
-				BlockTime: t, Height: h, TxIdx: int32(txIdx), Seq: seq, Leg: e.Leg,
-				From: st.addr(e.From), To: st.addr(e.To), Asset: e.Asset, Amount: amt, TxHash: txHash,
-			})
+			err = st.leg(e, txIdx, seq, txHash, sum)
 			seq++
 		case *ledger.BalanceEvent:
-			amt, err := amountOf(e.Amount, "balance")
-			if err != nil {
-				return err
-			}
-			locked, err := amountOf(e.Locked, "locked balance")
-			if err != nil {
-				return err
-			}
-			k := holding{e.Account, e.Asset}
-			if i, ok := st.balances[k]; ok {
-				ch := &rows.Changes[i]
-				ch.Delta += e.Delta
-				ch.Amount, ch.Locked = amt, locked
-				continue
-			}
-			st.balances[k] = len(rows.Changes)
-			rows.Changes = append(rows.Changes, store.BalanceChange{
-				BlockTime: t, Height: h, Account: st.addr(e.Account), Asset: e.Asset,
-				Delta: e.Delta, Amount: amt, Locked: locked,
-			})
+			err = st.balance(e)
 		case *ledger.MintEvent:
-			if err := st.setSupply(e.Asset, e.Supply, h, t); err != nil {
-				return err
-			}
+			err = st.setSupply(e.Asset, e.Supply, h, t)
 		case *ledger.BurnEvent:
-			if err := st.setSupply(e.Asset, e.Supply, h, t); err != nil {
-				return err
-			}
+			err = st.setSupply(e.Asset, e.Supply, h, t)
 		case *ledger.FreezeEvent:
-			status := ledger.StatusActive
-			if e.Frozen {
-				status = ledger.StatusFrozen
-			}
-			if e.Asset != "" {
-				rows.AssetStatus = append(rows.AssetStatus, store.StatusChange{Key: []byte(e.Asset), Status: status.String(), Height: h})
-			} else {
-				rows.AccountStatus = append(rows.AccountStatus, store.StatusChange{Key: addrBytes(e.Account), Status: status.String(), Height: h})
-			}
+			st.freeze(e)
 		case *ledger.AccountEvent:
-			rows.NewAccounts = append(rows.NewAccounts, store.Account{
-				Address: addrBytes(e.Address), PubKey: append([]byte(nil), e.PubKey[:]...), Sponsor: e.Sponsor,
-				Kind: e.Kind.String(), OwnerRef: hashBytes(e.OwnerRef), Status: ledger.StatusActive.String(),
-				Venues: store.StringList(e.Venues), Height: h, UpdatedHeight: h,
-			})
+			rows.NewAccounts = append(rows.NewAccounts, accountRow(e, h))
 			c.sponsors[string(e.Address[:])] = e.Sponsor
 		case *ledger.AssetEvent:
 			rows.NewAssets = append(rows.NewAssets, assetRow(&e.Asset, h))
 		case *ledger.ReservesEvent:
-			amt, err := amountOf(e.Amount, "reserves")
-			if err != nil {
-				return err
+			var r store.ReserveAttestation
+			if r, err = reservesRow(e, txIdx, h, t); err == nil {
+				rows.Reserves = append(rows.Reserves, r)
 			}
-			supply, err := amountOf(e.Supply, "coin supply")
-			if err != nil {
-				return err
-			}
-			rows.Reserves = append(rows.Reserves, store.ReserveAttestation{
-				Height: h, TxIdx: int32(txIdx), BlockTime: t, Amount: amt,
-				AsOf: time.Unix(e.AsOf, 0).UTC(), Report: hashBytes(e.Report), CoinSupply: supply,
-			})
 		case *ledger.SettlementEvent:
-			s, err := settlementRow(e, h, t)
-			if err != nil {
-				return err
-			}
-			rows.Settlements = append(rows.Settlements, s)
-			if sum != nil && sum.asset == "" {
-				// Confirm and fail name only the settlement: take what it was about.
-				sum.asset, sum.amount, sum.counterparty = e.Asset, e.Quantity, addrBytes(e.Buyer)
-			}
+			err = st.settlement(e, sum)
 		case *ledger.LockEvent, *ledger.ReleaseEvent:
 			// Their effect on holdings arrives as balance events.
 		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// leg adds the seq-th transfer leg of transaction txIdx, or folds it into the transaction's
+// row if that is a plain transfer.
+func (st *blockState) leg(e *ledger.TransferEvent, txIdx int, seq int16, txHash []byte, sum *txSummary) error {
+	amt, err := amountOf(e.Amount, "transfer amount")
+	if err != nil {
+		return err
+	}
+	if e.Leg == "transfer" && sum != nil && sum.transfer {
+		// The transfer_legs view reads a plain transfer's leg from its tx row: that
+		// row must say what the leg says, or the view would be wrong.
+		if seq != 0 || !bytes.Equal(sum.signer, e.From[:]) || !bytes.Equal(sum.counterparty, e.To[:]) ||
+			sum.asset != e.Asset || sum.amount != e.Amount {
+			return fmt.Errorf("transfer leg %x->%x %d %s differs from its transaction", e.From[:], e.To[:], e.Amount, e.Asset)
+		}
+		sum.folded = true
+		return nil
+	}
+	st.rows.Legs = append(st.rows.Legs, store.TransferLeg{
+		BlockTime: st.rows.Block.Time, Height: st.rows.Block.Height, TxIdx: int32(txIdx), Seq: seq, Leg: e.Leg,
+		From: st.addr(e.From), To: st.addr(e.To), Asset: e.Asset, Amount: amt, TxHash: txHash,
+	})
+	return nil
+}
+
+// balance folds a balance event into its holding's change in this block: the block's last
+// balance stands, its deltas add up.
+func (st *blockState) balance(e *ledger.BalanceEvent) error {
+	amt, err := amountOf(e.Amount, "balance")
+	if err != nil {
+		return err
+	}
+	locked, err := amountOf(e.Locked, "locked balance")
+	if err != nil {
+		return err
+	}
+	rows := st.rows
+	k := holding{e.Account, e.Asset}
+	if i, ok := st.balances[k]; ok {
+		ch := &rows.Changes[i]
+		ch.Delta += e.Delta
+		ch.Amount, ch.Locked = amt, locked
+		return nil
+	}
+	st.balances[k] = len(rows.Changes)
+	rows.Changes = append(rows.Changes, store.BalanceChange{
+		BlockTime: rows.Block.Time, Height: rows.Block.Height, Account: st.addr(e.Account), Asset: e.Asset,
+		Delta: e.Delta, Amount: amt, Locked: locked,
+	})
+	return nil
+}
+
+// freeze records the new status of the asset or account a freeze event names.
+func (st *blockState) freeze(e *ledger.FreezeEvent) {
+	status := ledger.StatusActive
+	if e.Frozen {
+		status = ledger.StatusFrozen
+	}
+	rows, h := st.rows, st.rows.Block.Height
+	if e.Asset != "" {
+		rows.AssetStatus = append(rows.AssetStatus, store.StatusChange{Key: []byte(e.Asset), Status: status.String(), Height: h})
+	} else {
+		rows.AccountStatus = append(rows.AccountStatus, store.StatusChange{Key: addrBytes(e.Account), Status: status.String(), Height: h})
+	}
+}
+
+// settlement adds a settlement's row, and tells a transaction that names only the
+// settlement what it was about.
+func (st *blockState) settlement(e *ledger.SettlementEvent, sum *txSummary) error {
+	s, err := settlementRow(e, st.rows.Block.Height, st.rows.Block.Time)
+	if err != nil {
+		return err
+	}
+	st.rows.Settlements = append(st.rows.Settlements, s)
+	if sum != nil && sum.asset == "" {
+		// Confirm and fail name only the settlement: take what it was about.
+		sum.asset, sum.amount, sum.counterparty = e.Asset, e.Quantity, addrBytes(e.Buyer)
+	}
+	return nil
+}
+
+func accountRow(e *ledger.AccountEvent, h int64) store.Account {
+	return store.Account{
+		Address: addrBytes(e.Address), PubKey: append([]byte(nil), e.PubKey[:]...), Sponsor: e.Sponsor,
+		Kind: e.Kind.String(), OwnerRef: hashBytes(e.OwnerRef), Status: ledger.StatusActive.String(),
+		Venues: store.StringList(e.Venues), Height: h, UpdatedHeight: h,
+	}
+}
+
+func reservesRow(e *ledger.ReservesEvent, txIdx int, h int64, t time.Time) (store.ReserveAttestation, error) {
+	amt, err := amountOf(e.Amount, "reserves")
+	if err != nil {
+		return store.ReserveAttestation{}, err
+	}
+	supply, err := amountOf(e.Supply, "coin supply")
+	if err != nil {
+		return store.ReserveAttestation{}, err
+	}
+	return store.ReserveAttestation{
+		Height: h, TxIdx: int32(txIdx), BlockTime: t, Amount: amt,
+		AsOf: time.Unix(e.AsOf, 0).UTC(), Report: hashBytes(e.Report), CoinSupply: supply,
+	}, nil
 }
 
 func (st *blockState) setSupply(asset string, supply uint64, h int64, t time.Time) error {

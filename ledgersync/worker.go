@@ -220,45 +220,11 @@ func rowsOf(b *store.BlockRows) int64 { return int64(len(b.Txs) + len(b.Changes)
 
 // session runs from the stored cursor until an error. It reports whether it wrote anything.
 func (w *Worker) session(ctx context.Context) (bool, error) {
+	cur, err := w.resume(ctx)
+	if err != nil {
+		return false, err
+	}
 	db := w.cfg.DB
-	cur, err := db.InitGenesis(ctx, w.cfg.Genesis)
-	if err != nil {
-		return false, fmt.Errorf("genesis: %w", err)
-	}
-	if cur.HaltedAt != nil {
-		return false, fmt.Errorf("%w since %s: %s (clear it with ClearHalt once resolved)", ErrHalted, cur.HaltedAt.Format(time.RFC3339), cur.HaltReason)
-	}
-	trimmed, err := db.TrimPastCursor(ctx)
-	if err != nil {
-		return false, err
-	}
-	if trimmed > 0 {
-		w.log.Warn("removed rows past the sync cursor", "rows", trimmed, "cursor", cur.Height)
-	}
-	if cur.Height > 0 {
-		if err := w.checkCursorBlock(ctx, cur); err != nil {
-			return false, err
-		}
-	}
-	deferred, err := db.DeferredIndexes(ctx)
-	if err != nil {
-		return false, err
-	}
-	w.setDeferred(deferred)
-	// A session that starts on an empty database is an initial load until it has written
-	// DeferMaxTxs: the node it follows may itself be block-syncing, so how far behind the
-	// sync is shows only as the node's height grows.
-	w.fresh = cur.Height == 0 && w.cfg.DeferIndexesBlocks > 0
-	if w.fresh {
-		st, err := w.cfg.Source.Status(ctx)
-		if err != nil {
-			return false, fmt.Errorf("node status: %w", err)
-		}
-		w.setNode(st.LatestHeight, st.LatestTime)
-		if err := w.maybeDefer(ctx, cur.Height); err != nil {
-			return false, err
-		}
-	}
 	sponsors, err := db.AccountSponsors(ctx)
 	if err != nil {
 		return false, err
@@ -270,7 +236,59 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	w.mu.Lock()
 	w.m.SyncedHeight, w.m.SyncedTime = cur.Height, cur.BlockTime
 	w.mu.Unlock()
+	return w.pipeline(ctx, cur.Height+1, &converter{sponsors: sponsors}, enc)
+}
 
+// resume reads the stored cursor and makes the database agree with it: rows a failed write
+// left past it removed, its block checked against the node's, and, for an initial load,
+// the indexes deferred.
+func (w *Worker) resume(ctx context.Context) (*store.Cursor, error) {
+	db := w.cfg.DB
+	cur, err := db.InitGenesis(ctx, w.cfg.Genesis)
+	if err != nil {
+		return nil, fmt.Errorf("genesis: %w", err)
+	}
+	if cur.HaltedAt != nil {
+		return nil, fmt.Errorf("%w since %s: %s (clear it with ClearHalt once resolved)", ErrHalted, cur.HaltedAt.Format(time.RFC3339), cur.HaltReason)
+	}
+	trimmed, err := db.TrimPastCursor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if trimmed > 0 {
+		w.log.Warn("removed rows past the sync cursor", "rows", trimmed, "cursor", cur.Height)
+	}
+	if cur.Height > 0 {
+		if err := w.checkCursorBlock(ctx, cur); err != nil {
+			return nil, err
+		}
+	}
+	deferred, err := db.DeferredIndexes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w.setDeferred(deferred)
+	// A session that starts on an empty database is an initial load until it has written
+	// DeferMaxTxs: the node it follows may itself be block-syncing, so how far behind the
+	// sync is shows only as the node's height grows.
+	w.fresh = cur.Height == 0 && w.cfg.DeferIndexesBlocks > 0
+	if w.fresh {
+		st, err := w.cfg.Source.Status(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("node status: %w", err)
+		}
+		w.setNode(st.LatestHeight, st.LatestTime)
+		if err := w.maybeDefer(ctx, cur.Height); err != nil {
+			return nil, err
+		}
+	}
+	return cur, nil
+}
+
+// pipeline reads and converts blocks from height from on, encodes them, and writes them,
+// each stage in a goroutine of its own, while the node's status is polled, until the
+// writer stops. It reports whether anything was written.
+func (w *Worker) pipeline(ctx context.Context, from int64, conv *converter, enc *store.Encoder) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	read := make(chan fetched, w.cfg.Prefetch)
@@ -280,7 +298,7 @@ func (w *Worker) session(ctx context.Context) (bool, error) {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		w.read(sctx, cur.Height+1, &converter{sponsors: sponsors}, ahead, read)
+		w.read(sctx, from, conv, ahead, read)
 	}()
 	go func() {
 		defer wg.Done()

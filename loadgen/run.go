@@ -108,11 +108,35 @@ const (
 // A rejected transaction did not use its nonce, so the signer's nonce is read back from the
 // ledger (the rejection's "expects N" when it says so) and the generator continues from there.
 func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, truth io.Writer) (Stats, error) {
+	cfg, err := cfg.withDefaults(sub)
+	if err != nil {
+		return Stats{}, err
+	}
+	if truth == nil {
+		truth = io.Discard
+	}
+	r := newRunner(cfg, gen, sub, truth)
+	// Submissions outlive ctx by the drain, which ends open settlements cleanly.
+	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSend()
+	batches := make(chan []*Tx, 1)
+	go r.produce(ctx, sendCtx, stopSend, batches)
+	err = r.send(sendCtx, stopSend, batches)
+	if ferr := r.truth.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("write truth: %w", ferr)
+	}
+	r.finish()
+	return r.stats, err
+}
+
+// withDefaults checks cfg and fills in the defaults of what it leaves unset; the querier
+// defaults to sub, if sub is one.
+func (cfg RunConfig) withDefaults(sub Submitter) (RunConfig, error) {
 	if cfg.Rate <= 0 || cfg.Rate > maxRate {
-		return Stats{}, fmt.Errorf("loadgen run: rate %v: want more than 0, at most %d tx/s", cfg.Rate, maxRate)
+		return cfg, fmt.Errorf("loadgen run: rate %v: want more than 0, at most %d tx/s", cfg.Rate, maxRate)
 	}
 	if cfg.Duration < 0 {
-		return Stats{}, fmt.Errorf("loadgen run: negative duration %v", cfg.Duration)
+		return cfg, fmt.Errorf("loadgen run: negative duration %v", cfg.Duration)
 	}
 	if cfg.Tick <= 0 {
 		cfg.Tick = defaultTick
@@ -138,37 +162,38 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 	if cfg.MaxHold == 0 {
 		cfg.MaxHold = defaultMaxHold
 	}
-	if truth == nil {
-		truth = io.Discard
-	}
+	return cfg, nil
+}
+
+func newRunner(cfg RunConfig, gen *Generator, sub Submitter, truth io.Writer) *runner {
 	r := &runner{
 		cfg: cfg, gen: gen, sub: sub, log: cfg.Logger, truth: bufio.NewWriterSize(truth, 64<<10),
-		stats: Stats{ByCode: map[string]int64{}}, start: time.Now(),
+		stats: Stats{ByCode: map[string]int64{}}, start: time.Now(), paced: -1,
 	}
 	r.seq = newSequencer(cfg.Querier, cfg.MaxHold, cfg.Logger, &r.stats)
 	if !r.seq.enabled() {
 		r.log.Info("loadgen holds nothing back: transactions go in stream order, whatever other signers' transactions they need",
 			"querier", cfg.Querier != nil, "max_hold", cfg.MaxHold)
 	}
-	// Submissions outlive ctx by the drain, which ends open settlements cleanly.
-	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSend()
-	batches := make(chan []*Tx, 1)
-	go r.produce(ctx, sendCtx, stopSend, batches)
+	return r
+}
 
+// send submits the batches produce hands over, with the held transactions the sequencer lets
+// go, until generation has ended and what was admitted is in blocks or given up on. After
+// an error it submits nothing more, and counts what it does not send as unchecked.
+func (r *runner) send(sendCtx context.Context, stopSend context.CancelFunc, batches <-chan []*Tx) error {
 	var err error
 	lastLog, lastCount := r.start, int64(0)
-	paced, pacedFor := int64(-1), time.Duration(0)
 	poll := time.NewTicker(holdPoll)
 	defer poll.Stop()
-	in := (<-chan []*Tx)(batches)
+	in := batches
 	// Once generation ends, held transactions are sent by holdBy at the latest, and admitted
 	// ones are watched into blocks (and sent again if their signer's nonce is stuck) until
 	// settleBy.
 	var holdBy, settleBy time.Time
 	for {
-		if at := r.drainAt.Load(); at != 0 && paced < 0 {
-			paced, pacedFor = r.stats.Submitted, time.Unix(0, at).Sub(r.start)
+		if at := r.drainAt.Load(); at != 0 && r.paced < 0 {
+			r.paced, r.pacedFor = r.stats.Submitted, time.Unix(0, at).Sub(r.start)
 		}
 		var stop <-chan struct{}
 		if in == nil {
@@ -180,8 +205,8 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 			if !ok {
 				in = nil
 				now := time.Now()
-				holdBy, settleBy = now.Add(cfg.MaxHold), now.Add(settleWait)
-				if cfg.DrainTimeout < 0 {
+				holdBy, settleBy = now.Add(r.cfg.MaxHold), now.Add(settleWait)
+				if r.cfg.DrainTimeout < 0 {
 					settleBy = now
 				}
 				break
@@ -200,29 +225,17 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 			r.stats.Unchecked += int64(r.seq.drop())
 		}
 		if in == nil && r.seq.held == 0 && (len(r.seq.flights) == 0 || now.After(settleBy) || sendCtx.Err() != nil) {
-			break
+			return err
 		}
-		if r.seq.due(now) {
-			ready, again := r.seq.poll(sendCtx, now)
-			// Stream order: a signer's transaction admitted above may precede those of its
-			// that the poll lets go.
-			txs = append(txs, ready...)
-			slices.SortFunc(txs, func(a, b *Tx) int { return compareSeq(a.Seq, b.Seq) })
-			r.resend(sendCtx, again)
-		}
+		txs = r.release(sendCtx, now, txs)
 		if err == nil && len(txs) > 0 {
 			err = r.submit(sendCtx, txs)
 			if err != nil {
 				stopSend()
 			}
 		}
-		if now := time.Now(); now.Sub(lastLog) >= cfg.LogEvery {
-			rate := float64(r.stats.Submitted-lastCount) / now.Sub(lastLog).Seconds()
-			r.log.Info("loadgen progress", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
-				"rejected", r.stats.Rejected, "rate_tx_s", int64(rate), "pending_steps", gen.Pending(),
-				"truth_lines", r.stats.TruthLines, "held_now", r.seq.held, "held", r.stats.Held,
-				"held_wait_avg_ms", r.stats.avgWait().Milliseconds(), "held_wait_max_ms", r.stats.HeldMaxWait.Milliseconds(),
-				"hold_expired", r.stats.HoldExpired, "nonce_lookups", r.stats.NonceLookups, "resent", r.stats.Resent)
+		if now := time.Now(); now.Sub(lastLog) >= r.cfg.LogEvery {
+			r.progress(float64(r.stats.Submitted-lastCount) / now.Sub(lastLog).Seconds())
 			lastLog, lastCount = now, r.stats.Submitted
 			if ferr := r.truth.Flush(); ferr != nil && err == nil {
 				err = fmt.Errorf("write truth: %w", ferr)
@@ -230,24 +243,48 @@ func Run(ctx context.Context, cfg RunConfig, gen *Generator, sub Submitter, trut
 			}
 		}
 	}
-	if ferr := r.truth.Flush(); ferr != nil && err == nil {
-		err = fmt.Errorf("write truth: %w", ferr)
+}
+
+// release adds to txs, when the sequencer's poll is due, the held transactions it lets go,
+// and sends again those admitted whose signer's nonce is stuck.
+func (r *runner) release(ctx context.Context, now time.Time, txs []*Tx) []*Tx {
+	if !r.seq.due(now) {
+		return txs
 	}
+	ready, again := r.seq.poll(ctx, now)
+	// Stream order: a signer's transaction admitted above may precede those of its that the
+	// poll lets go.
+	txs = append(txs, ready...)
+	slices.SortFunc(txs, func(a, b *Tx) int { return compareSeq(a.Seq, b.Seq) })
+	r.resend(ctx, again)
+	return txs
+}
+
+// progress logs the run so far; rate is the rate since the last progress log.
+func (r *runner) progress(rate float64) {
+	r.log.Info("loadgen progress", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
+		"rejected", r.stats.Rejected, "rate_tx_s", int64(rate), "pending_steps", r.gen.Pending(),
+		"truth_lines", r.stats.TruthLines, "held_now", r.seq.held, "held", r.stats.Held,
+		"held_wait_avg_ms", r.stats.avgWait().Milliseconds(), "held_wait_max_ms", r.stats.HeldMaxWait.Milliseconds(),
+		"hold_expired", r.stats.HoldExpired, "nonce_lookups", r.stats.NonceLookups, "resent", r.stats.Resent)
+}
+
+// finish completes the stats of the run and logs them.
+func (r *runner) finish() {
 	r.stats.Elapsed = time.Since(r.start)
-	if paced < 0 {
-		paced, pacedFor = r.stats.Submitted, r.stats.Elapsed
+	if r.paced < 0 {
+		r.paced, r.pacedFor = r.stats.Submitted, r.stats.Elapsed
 	}
-	if s := pacedFor.Seconds(); s > 0 {
-		r.stats.Rate = float64(paced) / s
+	if s := r.pacedFor.Seconds(); s > 0 {
+		r.stats.Rate = float64(r.paced) / s
 	}
-	r.stats.Scenarios = gen.Started()
+	r.stats.Scenarios = r.gen.Started()
 	r.log.Info("loadgen done", "submitted", r.stats.Submitted, "accepted", r.stats.Accepted,
 		"rejected", r.stats.Rejected, "by_code", r.stats.ByCode, "rate_tx_s", int64(r.stats.Rate),
 		"elapsed", r.stats.Elapsed.Round(time.Millisecond), "truth_lines", r.stats.TruthLines,
 		"scenarios", r.stats.Scenarios, "held", r.stats.Held, "held_wait_avg_ms", r.stats.avgWait().Milliseconds(),
 		"held_wait_max_ms", r.stats.HeldMaxWait.Milliseconds(), "hold_expired", r.stats.HoldExpired,
 		"nonce_lookups", r.stats.NonceLookups, "resent", r.stats.Resent)
-	return r.stats, err
 }
 
 // settleWait bounds how long Run, once generation has ended, watches its admitted
@@ -265,6 +302,10 @@ type runner struct {
 	start time.Time
 	// drainAt is when pacing ended and the drain began, in unix nanoseconds.
 	drainAt atomic.Int64
+	// paced is the count of transactions the node had answered when the drain began, -1
+	// before; pacedFor is the time from the start to then.
+	paced    int64
+	pacedFor time.Duration
 }
 
 // produce paces generation and hands batches to the submitter. After the run it drains the

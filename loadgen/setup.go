@@ -25,7 +25,15 @@ const registerChunk = 100
 func (g *Generator) planSetup() {
 	h := sha256.Sum256([]byte("ledgerscope/loadgen/setup/" + g.cfg.DemoSeed))
 	srng := rand.New(rand.NewPCG(binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:16])))
+	// Each step draws from srng in turn: their order is the population's.
+	pop := g.planAccounts(srng)
+	g.planIssues(srng, pop)
+	g.planFunding(srng, pop)
+}
 
+// planAccounts builds the clients and the reserved multi-account owners, and queues their
+// registrations. It returns the clients.
+func (g *Generator) planAccounts(srng *rand.Rand) []*account {
 	pop := make([]*account, g.cfg.Population)
 	for i := range pop {
 		kind := ledger.KindIndividual
@@ -59,7 +67,12 @@ func (g *Generator) planSetup() {
 			}
 		})
 	}
+	return pop
+}
 
+// planIssues queues the issue of each asset but the coin, with its initial distribution to
+// some of the clients pop.
+func (g *Generator) planIssues(srng *rand.Rand, pop []*account) {
 	for _, as := range g.assets[1:] {
 		spec := as.spec
 		n := min(spec.holders, len(pop)*2/3)
@@ -84,7 +97,10 @@ func (g *Generator) planSetup() {
 			as.frozenSupply = spec.security()
 		})
 	}
+}
 
+// planFunding queues the coin that most of the clients pop start with.
+func (g *Generator) planFunding(srng *rand.Rand, pop []*account) {
 	type funding struct {
 		to  *account
 		amt uint64
@@ -180,6 +196,22 @@ func (g *Generator) Restore(ctx context.Context, q Querier) error {
 		return errors.New("restore: the generator has already generated traffic")
 	}
 	g.now = g.cfg.Clock.Now().Unix()
+	g.replaySetup()
+	if err := g.restoreAccounts(ctx, q); err != nil {
+		return err
+	}
+	if err := g.restoreSupplies(ctx, q); err != nil {
+		return err
+	}
+	if err := g.checkSeedUnused(ctx, q); err != nil {
+		return err
+	}
+	g.restored = true
+	return nil
+}
+
+// replaySetup applies the setup phase to the model without emitting it.
+func (g *Generator) replaySetup() {
 	g.discard = true
 	for len(g.setup) > 0 {
 		f := g.setup[0]
@@ -188,7 +220,11 @@ func (g *Generator) Restore(ctx context.Context, q Querier) error {
 	}
 	g.discard = false
 	g.seq = 0
+}
 
+// restoreAccounts reads every account's nonce, status and holdings back from the chain, and
+// retires the reserved owners.
+func (g *Generator) restoreAccounts(ctx context.Context, q Querier) error {
 	for i := range g.holders {
 		g.holders[i] = nil
 	}
@@ -201,26 +237,38 @@ func (g *Generator) Restore(ctx context.Context, q Querier) error {
 		if err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
-		a.nonce = v.Nonce
-		a.frozen = v.StatusName == ledger.StatusFrozen.String()
-		for i := range a.bal {
-			a.bal[i], a.locked[i], a.inbound[i], a.holderPos[i] = 0, 0, 0, -1
-			// Nobody's last trades are known: wait out the matched-trade gap.
-			a.lastIn[i], a.lastOut[i] = g.now, g.now
-		}
-		for sym, b := range v.Balances {
-			if as := g.bySymbol[sym]; as != nil {
-				a.bal[as.idx], a.locked[as.idx] = b.Amount, b.Locked
-				g.index(a, as)
-			}
-		}
-		a.coin = coinBook{blockedUntil: quietUntil}
-		a.usableAt = g.now
-		if a.role == roleReserved {
-			a.role = roleScenario
-		}
+		g.restoreAccount(a, &v, quietUntil)
 	}
 	g.reserved = nil
+	return nil
+}
+
+// restoreAccount sets a's model to what the chain says of it, v; it moves no coin before
+// quietUntil.
+func (g *Generator) restoreAccount(a *account, v *accountView, quietUntil int64) {
+	a.nonce = v.Nonce
+	a.frozen = v.StatusName == ledger.StatusFrozen.String()
+	for i := range a.bal {
+		a.bal[i], a.locked[i], a.inbound[i], a.holderPos[i] = 0, 0, 0, -1
+		// Nobody's last trades are known: wait out the matched-trade gap.
+		a.lastIn[i], a.lastOut[i] = g.now, g.now
+	}
+	for sym, b := range v.Balances {
+		if as := g.bySymbol[sym]; as != nil {
+			a.bal[as.idx], a.locked[as.idx] = b.Amount, b.Locked
+			g.index(a, as)
+		}
+	}
+	a.coin = coinBook{blockedUntil: quietUntil}
+	a.usableAt = g.now
+	if a.role == roleReserved {
+		a.role = roleScenario
+	}
+}
+
+// restoreSupplies reads each asset's supply, and the reserves behind the coin, back from the
+// chain.
+func (g *Generator) restoreSupplies(ctx context.Context, q Querier) error {
 	for _, as := range g.assets {
 		if as == g.coin {
 			continue
@@ -243,8 +291,12 @@ func (g *Generator) Restore(ctx context.Context, q Querier) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	g.reserve, g.lastAttest, g.coin.supply = r.Amount, r.Time, r.Supply
+	return nil
+}
 
-	// The first client and scenario accounts this seed would open must not exist yet.
+// checkSeedUnused fails with ErrSeedUsed if the first client or scenario account this seed
+// would open exists already.
+func (g *Generator) checkSeedUnused(ctx context.Context, q Querier) error {
 	for _, name := range []string{g.clientName(0), g.scenarioName(0)} {
 		addr := ledger.AddressOf(ledger.PubKeyOf(ledger.DemoKey(g.cfg.DemoSeed, name)))
 		_, err := q.Query(ctx, "/account/"+addr.String())
@@ -255,7 +307,6 @@ func (g *Generator) Restore(ctx context.Context, q Querier) error {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
-	g.restored = true
 	return nil
 }
 

@@ -254,6 +254,19 @@ func (r *RPC) post(ctx context.Context, txs [][]byte) ([]Outcome, error) {
 	r.nextID += int64(len(txs))
 	r.mu.Unlock()
 
+	status, raw, err := r.exchange(ctx, batchRequest(first, txs))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 || raw[0] != '[' {
+		return singleAnswer(raw, status, first, len(txs))
+	}
+	return batchAnswers(raw, first, len(txs))
+}
+
+// batchRequest is the JSON-RPC batch that broadcasts txs, their request ids counting from
+// first.
+func batchRequest(first int64, txs [][]byte) *bytes.Buffer {
 	var body bytes.Buffer
 	body.Grow(len(txs) * 700)
 	body.WriteByte('[')
@@ -265,47 +278,59 @@ func (r *RPC) post(ctx context.Context, txs [][]byte) ([]Outcome, error) {
 			first+int64(i), base64.StdEncoding.EncodeToString(tx))
 	}
 	body.WriteByte(']')
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint, &body)
+	return &body
+}
+
+// exchange posts body to the node and returns the HTTP status and the answer, trimmed.
+func (r *RPC) exchange(ctx context.Context, body io.Reader) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.endpoint, body)
 	if err != nil {
-		return nil, fmt.Errorf("broadcast: %w", err)
+		return 0, nil, fmt.Errorf("broadcast: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("broadcast: %w", err)
+		return 0, nil, fmt.Errorf("broadcast: %w", err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return nil, fmt.Errorf("broadcast: read response: %w", err)
+		return 0, nil, fmt.Errorf("broadcast: read response: %w", err)
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '[' {
-		// CometBFT answers a batch of one, or a refused batch, with a single object.
-		var single rpcResponse
-		if err := json.Unmarshal(raw, &single); err == nil && len(txs) == 1 &&
-			strings.Trim(string(single.ID), `"`) == strconv.FormatInt(first, 10) {
-			return []Outcome{outcomeOf(single)}, nil
-		}
-		if err == nil && single.Error != nil {
-			if m := batchLimitRE.FindStringSubmatch(single.Error.Data + single.Error.Message); m != nil {
-				n, _ := strconv.Atoi(m[1])
-				return nil, &batchLimitError{max: n}
-			}
-			return nil, fmt.Errorf("broadcast: %s: %s", single.Error.Message, single.Error.Data)
-		}
-		return nil, fmt.Errorf("broadcast: http %d: unexpected answer %.200q", resp.StatusCode, raw)
+	return resp.StatusCode, bytes.TrimSpace(raw), nil
+}
+
+// singleAnswer reads an answer that is not a batch: CometBFT answers a batch of one, or a
+// refused batch, with a single object. A refusal for the batch's size is a batchLimitError.
+func singleAnswer(raw []byte, status int, first int64, n int) ([]Outcome, error) {
+	var single rpcResponse
+	err := json.Unmarshal(raw, &single)
+	if err == nil && n == 1 && strings.Trim(string(single.ID), `"`) == strconv.FormatInt(first, 10) {
+		return []Outcome{outcomeOf(single)}, nil
 	}
+	if err == nil && single.Error != nil {
+		if m := batchLimitRE.FindStringSubmatch(single.Error.Data + single.Error.Message); m != nil {
+			limit, _ := strconv.Atoi(m[1])
+			return nil, &batchLimitError{max: limit}
+		}
+		return nil, fmt.Errorf("broadcast: %s: %s", single.Error.Message, single.Error.Data)
+	}
+	return nil, fmt.Errorf("broadcast: http %d: unexpected answer %.200q", status, raw)
+}
+
+// batchAnswers reads the outcomes of a batch of n transactions whose request ids count from
+// first. A transaction the batch does not answer has an Outcome with an Err.
+func batchAnswers(raw []byte, first int64, n int) ([]Outcome, error) {
 	var answers []rpcResponse
 	if err := json.Unmarshal(raw, &answers); err != nil {
 		return nil, fmt.Errorf("broadcast: decode answers: %w", err)
 	}
-	out := make([]Outcome, len(txs))
-	seen := make([]bool, len(txs))
+	out := make([]Outcome, n)
+	seen := make([]bool, n)
 	for _, a := range answers {
 		id, err := strconv.ParseInt(strings.Trim(string(a.ID), `"`), 10, 64)
 		i := id - first
-		if err != nil || i < 0 || i >= int64(len(txs)) || seen[i] {
+		if err != nil || i < 0 || i >= int64(n) || seen[i] {
 			return nil, fmt.Errorf("broadcast: answer with unexpected id %s", a.ID)
 		}
 		seen[i] = true

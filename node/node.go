@@ -99,28 +99,7 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 		done:  make(chan struct{}),
 	}
 	defer close(n.ready)
-	logger := cometLogger{l: n.log.With("component", "cometbft"), min: cfg.LogLevel, watch: n.watch, stopping: n.stopping.Load}
-
-	// NewNode panics, rather than failing, when the handshake finds the application's
-	// app hash contradicting the stored state.
-	var opts []cmtnode.Option
-	if p, ok := app.(Preverifier); ok {
-		opts = append(opts, preverifyOption(p, n.done))
-	}
-	var cn *cmtnode.Node
-	var newErr error
-	err = catch("cometbft panicked", func() {
-		cn, newErr = cmtnode.NewNode(ctx, ccfg, pv, nodeKey, clientCreator(cfg.ABCIConcurrency, &commitWatch{Application: app, tip: &n.tip}),
-			cmtnode.DefaultGenesisDocProviderFunc(ccfg), n.dbs.open,
-			cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), logger, opts...)
-	})
-	if err != nil {
-		// The panic text carries a dump of the whole state: log it, return its gist.
-		n.log.Error("cometbft panicked while starting", "panic", err)
-		err = errors.New(firstLine(err.Error()))
-	} else {
-		err = newErr
-	}
+	cn, err := n.newComet(ctx, ccfg, pv, nodeKey, app)
 	if err != nil {
 		// NewNode leaves the databases it opened open when it fails, and a second
 		// start in this process would then find them locked.
@@ -128,9 +107,45 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 		return nil, classify(fmt.Errorf("start node %s: %w", cfg.Moniker, err))
 	}
 	n.cmt = cn
-	if n.env, err = cn.ConfigureRPC(); err != nil {
+	if err := n.run(); err != nil {
 		n.abandon()
 		return nil, fmt.Errorf("start node %s: %w", cfg.Moniker, err)
+	}
+	n.log.Info("node started", "node_id", n.id, "validator", cfg.Validator, "height", n.tip.height())
+	return n, nil
+}
+
+// newComet creates the CometBFT node, with app behind it, and n watching its heights and
+// halts. It does not start it.
+func (n *Node) newComet(ctx context.Context, ccfg *cmtcfg.Config, pv types.PrivValidator, nodeKey *p2p.NodeKey, app abcitypes.Application) (*cmtnode.Node, error) {
+	logger := cometLogger{l: n.log.With("component", "cometbft"), min: n.cfg.LogLevel, watch: n.watch, stopping: n.stopping.Load}
+	var opts []cmtnode.Option
+	if p, ok := app.(Preverifier); ok {
+		opts = append(opts, preverifyOption(p, n.done))
+	}
+	// NewNode panics, rather than failing, when the handshake finds the application's
+	// app hash contradicting the stored state.
+	var cn *cmtnode.Node
+	var newErr error
+	err := catch("cometbft panicked", func() {
+		cn, newErr = cmtnode.NewNode(ctx, ccfg, pv, nodeKey, clientCreator(n.cfg.ABCIConcurrency, &commitWatch{Application: app, tip: &n.tip}),
+			cmtnode.DefaultGenesisDocProviderFunc(ccfg), n.dbs.open,
+			cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), logger, opts...)
+	})
+	if err != nil {
+		// The panic text carries a dump of the whole state: log it, return its gist.
+		n.log.Error("cometbft panicked while starting", "panic", err)
+		return nil, errors.New(firstLine(err.Error()))
+	}
+	return cn, newErr
+}
+
+// run starts n's CometBFT node once its RPC environment is configured and the heights the
+// handshake settled are known. The caller abandons n if it fails.
+func (n *Node) run() error {
+	var err error
+	if n.env, err = n.cmt.ConfigureRPC(); err != nil {
+		return err
 	}
 	_, stop := context.WithCancel(context.Background())
 	n.stop = stop
@@ -139,17 +154,14 @@ func Start(ctx context.Context, cfg Config, app abcitypes.Application) (*Node, e
 	state, err := n.env.StateStore.Load()
 	if err != nil {
 		stop()
-		n.abandon()
-		return nil, fmt.Errorf("start node %s: load state: %w", cfg.Moniker, err)
+		return fmt.Errorf("load state: %w", err)
 	}
 	n.tip.advance(state.LastBlockHeight)
-	if err := cn.Start(); err != nil {
+	if err := n.cmt.Start(); err != nil {
 		stop()
-		n.abandon()
-		return nil, fmt.Errorf("start node %s: %w", cfg.Moniker, err)
+		return err
 	}
-	n.log.Info("node started", "node_id", n.id, "validator", cfg.Validator, "height", n.tip.height())
-	return n, nil
+	return nil
 }
 
 // abandon releases what a node that failed to start holds: its listeners, its event

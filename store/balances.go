@@ -84,32 +84,62 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 		return nil, fmt.Errorf("holdings: %w", err)
 	}
 	if q.Asset != "" {
-		// An asset no one has issued would otherwise answer as one that no one holds.
-		var n int64
-		if err := db.Gorm.WithContext(ctx).Model(&Asset{}).Where("symbol = ?", q.Asset).Count(&n).Error; err != nil {
-			return nil, fmt.Errorf("holdings: asset %q: %w", q.Asset, err)
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("holdings: no asset %q: %w", q.Asset, ErrNotFound)
+		if err := db.checkAssetIssued(ctx, q.Asset); err != nil {
+			return nil, err
 		}
 	}
+	blk, err := db.holdingsBlock(ctx, q, cur.Height)
+	if err != nil {
+		return nil, err
+	}
+	sql, args, empty := holdingsSQL(q, blk)
+	if empty {
+		return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time}, nil
+	}
+	var rows []Holding
+	if err := db.Gorm.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("holdings at %d: %w", blk.Height, err)
+	}
+	return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time, Holdings: rows}, nil
+}
+
+// checkAssetIssued fails with ErrNotFound if no one has issued the asset: its holdings
+// would otherwise answer as those of one that no one holds.
+func (db *DB) checkAssetIssued(ctx context.Context, symbol string) error {
+	var n int64
+	if err := db.Gorm.WithContext(ctx).Model(&Asset{}).Where("symbol = ?", symbol).Count(&n).Error; err != nil {
+		return fmt.Errorf("holdings: asset %q: %w", symbol, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("holdings: no asset %q: %w", symbol, ErrNotFound)
+	}
+	return nil
+}
+
+// holdingsBlock is the block q asks for: the last at its time, the one at its height, or
+// the synced one.
+func (db *DB) holdingsBlock(ctx context.Context, q HoldingsQuery, synced int64) (*Block, error) {
 	var blk *Block
+	var err error
 	switch {
 	case q.AtTime != nil:
 		blk, err = db.BlockAtTime(ctx, *q.AtTime)
 	case q.At == 0:
-		blk, err = db.Block(ctx, cur.Height)
-	case q.At < 0 || q.At > cur.Height:
-		return nil, fmt.Errorf("holdings at height %d: synced to %d: %w", q.At, cur.Height, ErrNotFound)
+		blk, err = db.Block(ctx, synced)
+	case q.At < 0 || q.At > synced:
+		return nil, fmt.Errorf("holdings at height %d: synced to %d: %w", q.At, synced, ErrNotFound)
 	default:
 		blk, err = db.Block(ctx, q.At)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("holdings: %w", err)
 	}
-	var rows []Holding
-	var sql string
-	var args []any
+	return blk, nil
+}
+
+// holdingsSQL is the query for q's page of holdings at blk, with its arguments; empty
+// reports a page known to be empty without a query.
+func holdingsSQL(q HoldingsQuery, blk *Block) (sql string, args []any, empty bool) {
 	if q.Asset != "" {
 		// A probe for each account in address order, so that a page stops once it has its
 		// holders. Every holder is a registered account.
@@ -126,23 +156,18 @@ func (db *DB) HoldingsAt(ctx context.Context, q HoldingsQuery) (*Holdings, error
 		sql = `SELECT ac.address AS account, h.* FROM accounts ac ` + fmt.Sprintf(holdingAtSQL, "ac.address", "?") + `
 		WHERE (h.amount > 0 OR h.locked > 0)` + where + `
 		ORDER BY ac.address LIMIT ?`
-	} else {
-		// One account: a probe for each asset. Its one account is after AfterAccount or
-		// the page is empty.
-		if len(q.AfterAccount) > 0 && bytes.Compare(q.Account, q.AfterAccount) <= 0 {
-			return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time}, nil
-		}
-		args = []any{blk.Height, q.Account, blk.Height, blk.Time}
-		sql = `SELECT ?::bytea AS account, h.* FROM assets a ` + fmt.Sprintf(holdingAtSQL, "?", "a.symbol") + `
+		return sql, append(args, q.Limit), false
+	}
+	// One account: a probe for each asset. Its one account is after AfterAccount or the page
+	// is empty.
+	if len(q.AfterAccount) > 0 && bytes.Compare(q.Account, q.AfterAccount) <= 0 {
+		return "", nil, true
+	}
+	args = []any{q.Account, blk.Height, q.Account, blk.Height, blk.Time, q.Limit}
+	sql = `SELECT ?::bytea AS account, h.* FROM assets a ` + fmt.Sprintf(holdingAtSQL, "?", "a.symbol") + `
 		WHERE h.amount > 0 OR h.locked > 0
 		ORDER BY a.symbol LIMIT ?`
-		args = append([]any{q.Account}, args...)
-	}
-	args = append(args, q.Limit)
-	if err := db.Gorm.WithContext(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("holdings at %d: %w", blk.Height, err)
-	}
-	return &Holdings{Height: blk.Height, BlockHash: blk.Hash, BlockTime: blk.Time, Holdings: rows}, nil
+	return sql, args, false
 }
 
 // holdingAtSQL is the probe of one holding at a height, a lateral subquery whose account and

@@ -59,78 +59,105 @@ func NewTraffic(cfg TrafficConfig) (Traffic, error) {
 	if cfg.Parties < 2 || cfg.Txs < 0 || cfg.FailEvery < 0 || cfg.ChainID == "" {
 		return Traffic{}, fmt.Errorf("memchain traffic: want at least 2 parties, a chain id, and no negative sizes: %+v", cfg)
 	}
-	key := func(name string) ed25519.PrivateKey { return ledger.DemoKey(cfg.Seed, name) }
-	addr := func(k ed25519.PrivateKey) ledger.Address { return ledger.AddressOf(ledger.PubKeyOf(k)) }
-	nonces := map[ledger.Address]uint64{}
-	next := func(body ledger.Body, keys ...ed25519.PrivateKey) plan {
-		a := addr(keys[0])
-		nonces[a]++
-		return plan{body: body, nonce: nonces[a], keys: keys}
-	}
-	parties := make([]ed25519.PrivateKey, cfg.Parties)
-	for i := range parties {
-		parties[i] = key(fmt.Sprintf("memchain/party/%d", i))
-	}
-	brokers := []ed25519.PrivateKey{key("member/HTSC"), key("member/GTJA")}
-	issuers := []ed25519.PrivateKey{key("member/PAFG"), key("member/CMCI")}
-	bank, venue := key("member/BOCS"), key("member/SZFE")
-
-	setup := make([][]plan, 2)
-	for i, p := range parties {
-		setup[0] = append(setup[0], next(&ledger.RegisterAccount{
-			PubKey: ledger.PubKeyOf(p), Kind: ledger.AccountKind(1 + i%2),
-			OwnerRef: ledger.OwnerRef(fmt.Sprintf("memchain-owner-%d", i/2)), Venues: []string{"SZFE"},
-		}, brokers[i%2]))
-	}
-	for i, sym := range Stocks {
-		setup[0] = append(setup[0], next(&ledger.IssueAsset{
-			Symbol: sym, Name: sym + " Co", Class: ledger.ClassSecurity, Kind: ledger.SecurityStock, Venue: "SZFE",
-		}, issuers[i]))
-	}
-	setup[1] = append(setup[1], next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(bank), Amount: bankFloat}, bank))
-	for _, p := range parties {
-		setup[1] = append(setup[1], next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(p), Amount: partyCoin}, bank))
-		for i, sym := range Stocks {
-			setup[1] = append(setup[1], next(&ledger.Mint{Asset: sym, To: addr(p), Amount: partyStock}, issuers[i]))
-		}
-	}
-
+	c := newCast(cfg.Seed, cfg.Parties)
+	// The set-up is planned first: it takes the first nonces.
+	setup := c.setup()
 	load := make([]plan, cfg.Txs)
-	n := cfg.Parties
 	for i := range load {
-		// A cheap mix of the index: consecutive txs touch different parties and kinds.
-		x := uint64(i)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
-		x ^= x >> 29
-		from := int(x % uint64(n))
-		to := (from + 1 + int((x>>20)%uint64(n-1))) % n
-		p, q := parties[from], parties[to]
-		amt := 1 + (x>>40)%1000
-		stock := Stocks[(x>>12)%uint64(len(Stocks))]
-		if cfg.FailEvery > 0 && i%cfg.FailEvery == cfg.FailEvery-1 {
-			load[i] = next(&ledger.Transfer{To: addr(q), Asset: stock, Amount: partyStock << 8}, p)
-			continue
-		}
-		switch k := (x >> 8) % 100; {
-		case k < 50:
-			load[i] = next(&ledger.Transfer{To: addr(q), Asset: ledger.CoinSymbol, Amount: amt * 100}, p)
-		case k < 75:
-			load[i] = next(&ledger.Transfer{To: addr(q), Asset: stock, Amount: amt}, p)
-		case k < 98:
-			load[i] = next(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(p), Buyer: addr(q), Asset: stock,
-				Quantity: amt, Cash: amt * 1000, TradeRef: fmt.Sprintf("T%d", i)}, venue)
-		case k < 99:
-			load[i] = next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(p), Amount: amt * 100}, bank)
-		default:
-			load[i] = next(&ledger.Burn{Asset: ledger.CoinSymbol, Amount: amt}, bank)
-		}
+		load[i] = c.loadTx(i, cfg.FailEvery)
 	}
-
 	out := Traffic{Setup: make([][][]byte, len(setup))}
 	for i, phase := range setup {
 		out.Setup[i] = sign(cfg.ChainID, phase)
 	}
 	out.Load = sign(cfg.ChainID, load)
 	return out, nil
+}
+
+// cast is whom the traffic's transactions are from, and the nonces each has used.
+type cast struct {
+	parties, brokers, issuers []ed25519.PrivateKey
+	bank, venue               ed25519.PrivateKey
+	nonces                    map[ledger.Address]uint64
+}
+
+func newCast(seed string, parties int) *cast {
+	key := func(name string) ed25519.PrivateKey { return ledger.DemoKey(seed, name) }
+	c := &cast{
+		parties: make([]ed25519.PrivateKey, parties),
+		brokers: []ed25519.PrivateKey{key("member/HTSC"), key("member/GTJA")},
+		issuers: []ed25519.PrivateKey{key("member/PAFG"), key("member/CMCI")},
+		bank:    key("member/BOCS"),
+		venue:   key("member/SZFE"),
+		nonces:  map[ledger.Address]uint64{},
+	}
+	for i := range c.parties {
+		c.parties[i] = key(fmt.Sprintf("memchain/party/%d", i))
+	}
+	return c
+}
+
+func addr(k ed25519.PrivateKey) ledger.Address { return ledger.AddressOf(ledger.PubKeyOf(k)) }
+
+// next plans body, signed by keys, with its first signer's next nonce.
+func (c *cast) next(body ledger.Body, keys ...ed25519.PrivateKey) plan {
+	a := addr(keys[0])
+	c.nonces[a]++
+	return plan{body: body, nonce: c.nonces[a], keys: keys}
+}
+
+// setup plans the set-up's two phases: the parties' registrations and the stocks' issues,
+// then the coin and stock that fund the bank and every party.
+func (c *cast) setup() [][]plan {
+	setup := make([][]plan, 2)
+	for i, p := range c.parties {
+		setup[0] = append(setup[0], c.next(&ledger.RegisterAccount{
+			PubKey: ledger.PubKeyOf(p), Kind: ledger.AccountKind(1 + i%2),
+			OwnerRef: ledger.OwnerRef(fmt.Sprintf("memchain-owner-%d", i/2)), Venues: []string{"SZFE"},
+		}, c.brokers[i%2]))
+	}
+	for i, sym := range Stocks {
+		setup[0] = append(setup[0], c.next(&ledger.IssueAsset{
+			Symbol: sym, Name: sym + " Co", Class: ledger.ClassSecurity, Kind: ledger.SecurityStock, Venue: "SZFE",
+		}, c.issuers[i]))
+	}
+	setup[1] = append(setup[1], c.next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(c.bank), Amount: bankFloat}, c.bank))
+	for _, p := range c.parties {
+		setup[1] = append(setup[1], c.next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(p), Amount: partyCoin}, c.bank))
+		for i, sym := range Stocks {
+			setup[1] = append(setup[1], c.next(&ledger.Mint{Asset: sym, To: addr(p), Amount: partyStock}, c.issuers[i]))
+		}
+	}
+	return setup
+}
+
+// loadTx plans the i-th load tx, which fails in execution if it is a failEvery-th one.
+func (c *cast) loadTx(i, failEvery int) plan {
+	n := len(c.parties)
+	// A cheap mix of the index: consecutive txs touch different parties and kinds.
+	x := uint64(i)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+	x ^= x >> 29
+	from := int(x % uint64(n))
+	to := (from + 1 + int((x>>20)%uint64(n-1))) % n
+	p, q := c.parties[from], c.parties[to]
+	amt := 1 + (x>>40)%1000
+	stock := Stocks[(x>>12)%uint64(len(Stocks))]
+	if failEvery > 0 && i%failEvery == failEvery-1 {
+		return c.next(&ledger.Transfer{To: addr(q), Asset: stock, Amount: partyStock << 8}, p)
+	}
+	switch k := (x >> 8) % 100; {
+	case k < 50:
+		return c.next(&ledger.Transfer{To: addr(q), Asset: ledger.CoinSymbol, Amount: amt * 100}, p)
+	case k < 75:
+		return c.next(&ledger.Transfer{To: addr(q), Asset: stock, Amount: amt}, p)
+	case k < 98:
+		return c.next(&ledger.SettleDvP{Venue: "SZFE", Seller: addr(p), Buyer: addr(q), Asset: stock,
+			Quantity: amt, Cash: amt * 1000, TradeRef: fmt.Sprintf("T%d", i)}, c.venue)
+	case k < 99:
+		return c.next(&ledger.Mint{Asset: ledger.CoinSymbol, To: addr(p), Amount: amt * 100}, c.bank)
+	default:
+		return c.next(&ledger.Burn{Asset: ledger.CoinSymbol, Amount: amt}, c.bank)
+	}
 }
 
 // sign signs the plans on every core.
