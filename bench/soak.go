@@ -310,9 +310,10 @@ func printSamples(w io.Writer, name string, ss []soakSample) {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-// profileFigure reads the number after prefix in a text profile.
+// profileFigure reads the number after prefix in a text profile. A forced collection of a
+// large heap on a busy machine was measured taking over 30 s: the bound is generous.
 func profileFigure(url, prefix string) (int64, error) {
-	client := http.Client{Timeout: 30 * time.Second}
+	client := http.Client{Timeout: 3 * time.Minute}
 	resp, err := client.Get(url)
 	if err != nil {
 		return 0, err
