@@ -350,6 +350,9 @@ func diffViolation(k string, f refFinding, v store.Violation) []string {
 	if f.Member != "-" && v.Member != f.Member {
 		out = append(out, fmt.Sprintf("%s: member %q, want %q", k, v.Member, f.Member))
 	}
+	if f.Members != nil && !slices.Equal([]string(v.Members), f.Members) {
+		out = append(out, fmt.Sprintf("%s: members %v, want %v", k, v.Members, f.Members))
+	}
 	var fig map[string]any
 	if err := json.Unmarshal(v.Figures, &fig); err != nil {
 		return append(out, fmt.Sprintf("%s: figures: %v", k, err))

@@ -22,9 +22,11 @@ import (
 type refFinding struct {
 	Rule, Subject, WindowKey, Severity string
 	Height                             int64
-	// Member is the member that sponsors the subject account; "-" when not compared.
+	// Member is the member that sponsors the subject account, or for an owner the account
+	// whose transfer opened the window; "-" when not compared.
 	Member string
-	// Members is every member sponsoring an account in the subject or evidence.
+	// Members is every member sponsoring an account of the subject that took part; nil
+	// when not compared.
 	Members []string
 	// Figures are those the reference derives from the definition, JSON-normalised.
 	Figures map[string]any
@@ -193,10 +195,9 @@ func (l *refLedger) refStruct() []refFinding {
 			members := map[string]bool{}
 			for _, p := range win {
 				members[l.accounts[*p.from].sponsor] = true
-				members[l.accounts[*p.to].sponsor] = true
 			}
 			f := refFinding{Rule: RuleStruct, Subject: refOwner(owner), WindowKey: fmt.Sprintf("T%d:%s", t, win[0].tx.hash),
-				Severity: "high", Height: m.tx.height, Member: "-", Members: sortedStrings(members),
+				Severity: "high", Height: m.tx.height, Member: l.accounts[*win[0].from].sponsor, Members: sortedStrings(members),
 				Figures: refFigures(map[string]any{"count": len(win), "sum": sum, "threshold": t, "ratio_bp": 9000, "window_seconds": 432000})}
 			if j, ok := byKey[f.WindowKey]; ok {
 				f.Height = out[j].Height
@@ -302,7 +303,7 @@ func (l *refLedger) refRapid() []refFinding {
 		done[refAddr(a)+m.tx.hash] = true
 		fig["share_pct"], fig["window_seconds"], fig["left_pct"], fig["balance_left"] = 90, 3600, 10, bal
 		out = append(out, refFinding{Rule: RuleRapid, Subject: refAddr(a), WindowKey: m.tx.hash, Severity: "medium",
-			Height: m.tx.height, Member: l.accounts[a].sponsor, Figures: refFigures(fig)})
+			Height: m.tx.height, Member: l.accounts[a].sponsor, Members: []string{l.accounts[a].sponsor}, Figures: refFigures(fig)})
 	}
 	return out
 }
@@ -326,7 +327,7 @@ func (l *refLedger) refSelf() []refFinding {
 			}
 			seen[owner] = len(out)
 			out = append(out, refFinding{Rule: RuleSelf, Subject: refOwner(owner), WindowKey: t.hash, Severity: "high",
-				Height: t.height, Member: "-",
+				Height: t.height, Member: l.accounts[e.From].sponsor,
 				Members: unionStrings(nil, []string{l.accounts[e.From].sponsor, l.accounts[e.To].sponsor}),
 				Figures: refFigures(map[string]any{"from": refAddr(e.From), "to": refAddr(e.To), "amount": e.Amount, "asset": e.Asset})})
 		}
