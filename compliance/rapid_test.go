@@ -67,3 +67,20 @@ func TestRapidReadings(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryUnits checks the wording of amounts and windows in summaries.
+func TestSummaryUnits(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{coinText(9500), "95.00 CNYS"},
+		{coinText(10000), "100.00 CNYS"},
+		{coinText(1), "0.01 CNYS"},
+		{durationText(time.Hour), "1 hour"},
+		{durationText(5 * 24 * time.Hour), "5 days"},
+		{durationText(90 * time.Minute), "90 minutes"},
+		{amountText(10000, ledger.CoinSymbol), "100.00 CNYS"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -132,9 +132,9 @@ type rapidEvent struct {
 
 func (c *rapidEvent) evidence() Evidence {
 	if c.note == nil {
-		note := fmt.Sprintf("received %d fen (%s)", c.amt, c.m.kind)
+		note := fmt.Sprintf("received %s (%s)", coinText(c.amt), c.m.kind)
 		if c.amt < 0 {
-			note = fmt.Sprintf("sent %d fen (%s)", -c.amt, c.m.kind)
+			note = fmt.Sprintf("sent %s (%s)", coinText(-c.amt), c.m.kind)
 		}
 		c.note = &Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note}
 	}
@@ -257,14 +257,14 @@ func rapidReading(list []*rapidEvent, p *RapidParams, w time.Duration, left func
 		}
 		if after := outSum - upTo; after*100 >= c.amt*p.SharePct && left(c.amt) {
 			return &Finding{
-				Summary: fmt.Sprintf("account received %d fen and sent %d fen (%d%%) on within %s", c.amt, after, after*100/c.amt, w),
+				Summary: fmt.Sprintf("account received %s and sent %s (%d%%) on within %s", coinText(c.amt), coinText(after), after*100/c.amt, durationText(w)),
 				Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
 			}
 		}
 	}
 	if in > 0 && outSum*100 >= in*p.SharePct && left(in) {
 		return &Finding{
-			Summary: fmt.Sprintf("account's debits %d fen reached %d%% of its credits %d fen within %s", outSum, outSum*100/in, in, w),
+			Summary: fmt.Sprintf("account sent %s on within %s, %d%% of the %s it received", coinText(outSum), durationText(w), outSum*100/in, coinText(in)),
 			Figures: map[string]any{"received": in, "sent": outSum, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "window"},
 		}
 	}

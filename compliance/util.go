@@ -1,8 +1,10 @@
 package compliance
 
 import (
+	"fmt"
 	"math/big"
 	"sort"
+	"time"
 )
 
 // sortSlice sorts stably by less.
@@ -40,4 +42,31 @@ func sortedStrings[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// coinText is an amount of the settlement coin in its units, "95.00 CNYS": the summaries
+// people read. It is the one place to swap for the ledger's own amount formatting.
+func coinText(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d CNYS", sign, fen/100, fen%100)
+}
+
+// durationText is a window in words: "1 hour", "5 days", "90 minutes", "45 seconds".
+func durationText(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		if d >= u.d && d%u.d == 0 {
+			n := int64(d / u.d)
+			if n == 1 {
+				return "1 " + u.name
+			}
+			return fmt.Sprintf("%d %ss", n, u.name)
+		}
+	}
+	return d.String()
 }
