@@ -63,13 +63,18 @@ func (b *builder) expect(step time.Duration, code ledger.Code, txs ...[]byte) {
 
 // account registers a fresh account of a kind at HTSC, with its own owner unless owner is set.
 func (b *builder) account(kind ledger.AccountKind, owner string) ed25519.PrivateKey {
+	return b.accountAt("HTSC", kind, owner)
+}
+
+// accountAt is account, sponsored by member.
+func (b *builder) accountAt(member string, kind ledger.AccountKind, owner string) ed25519.PrivateKey {
 	b.n++
 	k := demoKey(fmt.Sprintf("boundary/%d", b.n))
 	if owner == "" {
 		owner = fmt.Sprintf("owner/%d", b.n)
 	}
 	b.block(time.Second, b.sign(&ledger.RegisterAccount{PubKey: ledger.PubKeyOf(k), Kind: kind,
-		OwnerRef: sha256.Sum256([]byte(owner)), Venues: []string{"SZFE"}}, memberKey("HTSC")))
+		OwnerRef: sha256.Sum256([]byte(owner)), Venues: []string{"SZFE"}}, memberKey(member)))
 	return k
 }
 

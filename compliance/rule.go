@@ -64,8 +64,13 @@ type Finding struct {
 	// WindowKey names the window (a day, a settlement, a transaction): one violation per
 	// rule, subject and window.
 	WindowKey string
-	Member    string
-	Asset     string
+	// Member sponsors the subject account, or for an owner the account that tripped it.
+	Member string
+	// Members are the members sponsoring the subject's accounts that took part (an owner's
+	// payers, both sides of a self-dealing leg), beside Member: the violation is in each
+	// one's scope.
+	Members []string
+	Asset   string
 	// Height and Time are where the rule tripped; LastHeight the latest evidence.
 	Height     int64
 	Time       time.Time

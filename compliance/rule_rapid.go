@@ -216,8 +216,8 @@ func (s *rapidScan) debit(k string, m *coinMove, list []*rapidEvent) *Finding {
 	if known && bal*100 > s.credits[k]*s.p.LeftPct {
 		return nil
 	}
-	tripped, received := rapidReading(list, s.p, s.w)
-	if tripped == nil || (known && bal > received*s.p.LeftPct/100) {
+	tripped := rapidReading(list, s.p, s.w, func(received int64) bool { return !known || bal*100 <= received*s.p.LeftPct })
+	if tripped == nil {
 		return nil
 	}
 	tripped.Figures["left_pct"] = s.p.LeftPct
@@ -233,9 +233,13 @@ func (s *rapidScan) debit(k string, m *coinMove, list []*rapidEvent) *Finding {
 	return tripped
 }
 
-// rapidReading reads a debit's window both ways, per receipt first, and returns the
-// summary and figures of the first that trips, with what it counts as received.
-func rapidReading(list []*rapidEvent, p *RapidParams, w time.Duration) (*Finding, int64) {
+// rapidReading reads a debit's window both ways, as the definition does: each credit in
+// turn (per receipt), then the whole window, and returns the summary and figures of the
+// first reading whose debits reach share_pct of what it counts as received and for which
+// left(received) holds (the account kept little of it), or nil. A reading that reaches the
+// share but leaves too much does not end the search: a later credit, or the window, may
+// still trip.
+func rapidReading(list []*rapidEvent, p *RapidParams, w time.Duration, left func(received int64) bool) *Finding {
 	// One pass: the debits after a credit are the window's debits less those up to it.
 	var in, outSum int64
 	for _, c := range list {
@@ -251,18 +255,18 @@ func rapidReading(list []*rapidEvent, p *RapidParams, w time.Duration) (*Finding
 			upTo -= c.amt
 			continue
 		}
-		if after := outSum - upTo; after*100 >= c.amt*p.SharePct {
+		if after := outSum - upTo; after*100 >= c.amt*p.SharePct && left(c.amt) {
 			return &Finding{
-				Summary: fmt.Sprintf("account received %s and sent %s (%d%%) on within %s", coin(c.amt), coin(after), after*100/c.amt, w),
+				Summary: fmt.Sprintf("account received %s and sent %s (%d%%) on within %s", coin(c.amt), coin(after), after*100/c.amt, durationText(w)),
 				Figures: map[string]any{"received": c.amt, "sent_after": after, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "per_receipt"},
-			}, c.amt
+			}
 		}
 	}
-	if in > 0 && outSum*100 >= in*p.SharePct {
+	if in > 0 && outSum*100 >= in*p.SharePct && left(in) {
 		return &Finding{
-			Summary: fmt.Sprintf("account's debits %s reached %d%% of its credits %s within %s", coin(outSum), outSum*100/in, coin(in), w),
+			Summary: fmt.Sprintf("account sent %s on within %s, %d%% of the %s it received", coin(outSum), durationText(w), outSum*100/in, coin(in)),
 			Figures: map[string]any{"received": in, "sent": outSum, "share_pct": p.SharePct, "window_seconds": p.WindowSeconds, "reading": "window"},
-		}, in
+		}
 	}
-	return nil, 0
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
 // leg is a transfer leg with its transaction's hash.
@@ -55,9 +57,9 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 	if err != nil {
 		return nil, err
 	}
-	addrs := make([][]byte, len(self))
-	for i, l := range self {
-		addrs[i] = l.from
+	addrs := make([][]byte, 0, 2*len(self))
+	for _, l := range self {
+		addrs = append(addrs, l.from, l.to)
 	}
 	if err := e.loadAccounts(ctx, addrs); err != nil {
 		return nil, err
@@ -69,18 +71,30 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 		ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
 			Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
 		key := string(l.hash) + string(from.owner)
+		to := e.acct(l.to)
 		if i, ok := byTx[key]; ok {
 			out[i].Evidence = append(out[i].Evidence, ev)
+			out[i].Members = append(out[i].Members, from.sponsor, to.sponsor)
 			continue
 		}
 		byTx[key] = len(out)
 		out = append(out, Finding{
 			SubjectKind: SubjectOwner, Subject: ownerHex(from.owner), WindowKey: hashHex(l.hash), Member: from.sponsor,
-			Asset: l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
-			Summary:  fmt.Sprintf("%s of %d %s between two accounts of one beneficial owner", l.kind, l.amount, l.asset),
+			Members: []string{from.sponsor, to.sponsor},
+			Asset:   l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
+			Summary:  fmt.Sprintf("%s of %s between two accounts of one beneficial owner", l.kind, amountText(l.amount, l.asset)),
 			Figures:  map[string]any{"from": addrHex(l.from), "to": addrHex(l.to), "amount": l.amount, "asset": l.asset},
 			Evidence: []Evidence{ev},
 		})
 	}
 	return out, nil
+}
+
+// amountText is an amount of an asset for a summary: the coin in its units, other assets in
+// their smallest unit, which is the unit of the securities the ledger issues.
+func amountText(amount int64, asset string) string {
+	if asset == ledger.CoinSymbol {
+		return coin(amount)
+	}
+	return fmt.Sprintf("%d %s", amount, asset)
 }

@@ -178,12 +178,14 @@ func structFindings(e *Env, p *StructParams, r Range, b structBands, owners map[
 func structFinding(e *Env, p *StructParams, owner []byte, t int64, m *coinMove, win []*coinMove, sum int64) Finding {
 	n := int64(len(win))
 	ev := make([]Evidence, 0, len(win))
+	var members []string
 	for _, h := range win {
+		members = append(members, e.acct(h.from).sponsor)
 		ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
 			Note: fmt.Sprintf("%s paid %s to %s", addrHex(h.from), coin(h.amount), addrHex(h.to))})
 	}
 	return Finding{
-		SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(m.from).sponsor, Asset: ledger.CoinSymbol,
+		SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(win[0].from).sponsor, Members: members, Asset: ledger.CoinSymbol,
 		WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
 		Height:    m.height, Time: m.time, LastHeight: m.height,
 		Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %s within %s, together %s",

@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ func evalWatch(ctx context.Context, e *Env, p *WatchParams, r Range) ([]Finding,
 	for _, h := range hits {
 		for _, party := range [][]byte{h.a, h.b} {
 			reason, ok := watched[string(party)]
-			if party == nil || !ok || seen[string(party)+string(h.hash)] {
+			if party == nil || !ok || seen[string(party)+string(h.hash)] || h.actedOn(party) {
 				continue
 			}
 			seen[string(party)+string(h.hash)] = true
@@ -98,6 +99,13 @@ type watchHit struct {
 	typ    string
 	a, b   []byte
 	code   int32
+}
+
+// actedOn reports whether party is only the object of the regulator's freeze or unfreeze:
+// the party did not act, as FROZEN reads it, and a supervisor does not want its own
+// measure reported back as the listed party's activity.
+func (h *watchHit) actedOn(party []byte) bool {
+	return (h.typ == "freeze" || h.typ == "unfreeze") && bytes.Equal(party, h.b) && !bytes.Equal(party, h.a)
 }
 
 // watchedActivity reads the range's transactions and legs a party of list takes part in,

@@ -1,8 +1,10 @@
 package compliance
 
 import (
+	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
 )
@@ -51,4 +53,21 @@ func coin[T ~int64 | ~uint64](v T) string {
 		return "-" + ledger.FormatAmount(uint64(-v), ledger.CoinDecimals) + " " + ledger.CoinSymbol
 	}
 	return ledger.FormatAmount(uint64(v), ledger.CoinDecimals) + " " + ledger.CoinSymbol
+}
+
+// durationText is a window in words: "1 hour", "5 days", "90 minutes", "45 seconds".
+func durationText(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		if d >= u.d && d%u.d == 0 {
+			n := int64(d / u.d)
+			if n == 1 {
+				return "1 " + u.name
+			}
+			return fmt.Sprintf("%d %ss", n, u.name)
+		}
+	}
+	return d.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,25 +12,28 @@ import (
 
 // Violation is a row of violations: what a rule flagged, with its figures and evidence.
 type Violation struct {
-	ID          int64           `gorm:"column:id;primaryKey"`
-	RuleID      string          `gorm:"column:rule_id"`
-	RuleVersion int32           `gorm:"column:rule_version"`
-	SetVersion  int32           `gorm:"column:set_version"`
-	Severity    string          `gorm:"column:severity"`
-	SubjectKind string          `gorm:"column:subject_kind"`
-	Subject     string          `gorm:"column:subject"`
-	WindowKey   string          `gorm:"column:window_key"`
-	Member      string          `gorm:"column:member"`
-	Asset       string          `gorm:"column:asset"`
-	Height      int64           `gorm:"column:height"`
-	BlockTime   time.Time       `gorm:"column:block_time"`
-	LastHeight  int64           `gorm:"column:last_height"`
-	Summary     string          `gorm:"column:summary"`
-	Figures     json.RawMessage `gorm:"column:figures;type:jsonb"`
-	Evidence    json.RawMessage `gorm:"column:evidence;type:jsonb"`
-	Status      string          `gorm:"column:status"`
-	CreatedAt   time.Time       `gorm:"column:created_at"`
-	UpdatedAt   time.Time       `gorm:"column:updated_at"`
+	ID          int64  `gorm:"column:id;primaryKey"`
+	RuleID      string `gorm:"column:rule_id"`
+	RuleVersion int32  `gorm:"column:rule_version"`
+	SetVersion  int32  `gorm:"column:set_version"`
+	Severity    string `gorm:"column:severity"`
+	SubjectKind string `gorm:"column:subject_kind"`
+	Subject     string `gorm:"column:subject"`
+	WindowKey   string `gorm:"column:window_key"`
+	Member      string `gorm:"column:member"`
+	// Members is every member sponsoring an account in the subject or the evidence: the
+	// members whose scope the violation is in.
+	Members    StringList      `gorm:"column:members;type:text[]"`
+	Asset      string          `gorm:"column:asset"`
+	Height     int64           `gorm:"column:height"`
+	BlockTime  time.Time       `gorm:"column:block_time"`
+	LastHeight int64           `gorm:"column:last_height"`
+	Summary    string          `gorm:"column:summary"`
+	Figures    json.RawMessage `gorm:"column:figures;type:jsonb"`
+	Evidence   json.RawMessage `gorm:"column:evidence;type:jsonb"`
+	Status     string          `gorm:"column:status"`
+	CreatedAt  time.Time       `gorm:"column:created_at"`
+	UpdatedAt  time.Time       `gorm:"column:updated_at"`
 }
 
 // TableName implements gorm's Tabler.
@@ -51,15 +55,15 @@ func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, erro
 	// raises tens of thousands, and a statement each took a tenth of the pass.
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE violations_in (rule_id text, rule_version integer, set_version integer,
 		severity text, subject_kind text, subject text, window_key text, member text, asset text, height bigint,
-		block_time timestamptz, last_height bigint, summary text, figures jsonb, evidence jsonb) ON COMMIT DROP`); err != nil {
+		block_time timestamptz, last_height bigint, summary text, figures jsonb, evidence jsonb, members text[]) ON COMMIT DROP`); err != nil {
 		return 0, fmt.Errorf("upsert violations: %w", err)
 	}
 	cols := []string{"rule_id", "rule_version", "set_version", "severity", "subject_kind", "subject", "window_key", "member",
-		"asset", "height", "block_time", "last_height", "summary", "figures", "evidence"}
+		"asset", "height", "block_time", "last_height", "summary", "figures", "evidence", "members"}
 	rows := make([][]any, len(vs))
 	for i, v := range vs {
 		rows[i] = []any{v.RuleID, v.RuleVersion, v.SetVersion, v.Severity, v.SubjectKind, v.Subject, v.WindowKey, v.Member, v.Asset,
-			v.Height, v.BlockTime.UTC(), v.LastHeight, v.Summary, string(v.Figures), string(v.Evidence)}
+			v.Height, v.BlockTime.UTC(), v.LastHeight, v.Summary, string(v.Figures), string(v.Evidence), sortedMembers(v)}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"violations_in"}, cols, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("upsert violations: copy: %w", err)
@@ -67,11 +71,12 @@ func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, erro
 	var inserted int
 	err := tx.QueryRow(ctx, `WITH up AS (
 		INSERT INTO violations (rule_id, rule_version, set_version, severity, subject_kind, subject, window_key, member, asset,
-			height, block_time, last_height, summary, figures, evidence, status, created_at, updated_at)
+			height, block_time, last_height, summary, figures, evidence, members, status, created_at, updated_at)
 		SELECT rule_id, rule_version, set_version, severity, subject_kind, subject, window_key, member, asset,
-			height, block_time, last_height, summary, figures, evidence, 'open', $1, $1 FROM violations_in
+			height, block_time, last_height, summary, figures, evidence, members, 'open', $1, $1 FROM violations_in
 		ON CONFLICT (rule_id, subject, window_key) DO UPDATE SET last_height = EXCLUDED.last_height,
-			summary = EXCLUDED.summary, figures = EXCLUDED.figures, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at
+			summary = EXCLUDED.summary, figures = EXCLUDED.figures, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at,
+			members = ARRAY(SELECT DISTINCT m FROM unnest(violations.members || EXCLUDED.members) m ORDER BY m)
 		WHERE violations.last_height < EXCLUDED.last_height
 		RETURNING (xmax = 0) AS new)
 		SELECT count(*) FILTER (WHERE new) FROM up`, time.Now().UTC()).Scan(&inserted)
@@ -84,9 +89,22 @@ func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, erro
 	return inserted, nil
 }
 
+// sortedMembers is v's members with its member, sorted, without duplicates or blanks.
+func sortedMembers(v Violation) []string {
+	out := make([]string, 0, len(v.Members)+1)
+	for _, m := range append([]string{v.Member}, v.Members...) {
+		if m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // ViolationFilter selects a page of violations, newest first.
 type ViolationFilter struct {
-	// RuleID, Status, Member and Subject filter when set.
+	// RuleID, Status, Member and Subject filter when set; Member matches every member a
+	// violation belongs to (Violation.Members).
 	RuleID, Status, Member, Subject string
 	// FromHeight and ToHeight bound the first height when non-zero.
 	FromHeight, ToHeight int64
@@ -109,7 +127,8 @@ func (db *DB) Violations(ctx context.Context, f ViolationFilter) ([]Violation, e
 		q = q.Where("status = ?", f.Status)
 	}
 	if f.Member != "" {
-		q = q.Where("member = ?", f.Member)
+		// Every member whose account took part, through the GIN index on members.
+		q = q.Where("members @> ARRAY[?]::text[]", f.Member)
 	}
 	if f.Subject != "" {
 		q = q.Where("subject = ?", f.Subject)
