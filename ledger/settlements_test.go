@@ -75,9 +75,6 @@ func TestClosedSettlementsLeaveMemory(t *testing.T) {
 // collection: closed settlements must not stay in memory. Holding them grew the heap by
 // about 200 bytes per settlement (4 MB over this test's 20,000) in each node of a process.
 func TestHeapFlatOverSettlements(t *testing.T) {
-	if testing.Short() {
-		t.Skip("executes 40,000 transactions")
-	}
 	c := newChain(t)
 	seller := c.party("alice", "A", "SZFE")
 	c.party("bob", "B", "SZFE")
