@@ -512,22 +512,10 @@ func toViolation(ar ActiveRule, setVersion int32, f Finding) (store.Violation, e
 	return store.Violation{
 		RuleID: ar.Rule.ID, RuleVersion: ar.Version, SetVersion: setVersion, Severity: string(ar.Rule.Severity),
 		SubjectKind: f.SubjectKind, Subject: f.Subject, WindowKey: f.WindowKey, Member: f.Member, Asset: f.Asset,
-		Members: unionMembers(nil, append([]string{f.Member}, f.Members...)),
+		Members: store.UnionMembers([]string{f.Member}, f.Members),
 		Height:  f.Height, BlockTime: f.Time.UTC(), LastHeight: f.LastHeight, Summary: f.Summary,
 		Figures: fig, Evidence: ev, Status: store.ViolationStatusOpen,
 	}, nil
-}
-
-// unionMembers is the sorted union of two member lists, without blanks.
-func unionMembers(a, b []string) store.StringList {
-	out := store.StringList{}
-	for _, m := range slices.Concat(a, b) {
-		if m != "" && !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // mergeByKey folds findings of one window found at several blocks of a pass into one: the
@@ -544,7 +532,7 @@ func mergeByKey(vs []store.Violation) []store.Violation {
 			continue
 		}
 		cur := &out[i]
-		members := unionMembers(cur.Members, v.Members)
+		members := store.UnionMembers(cur.Members, v.Members)
 		if v.LastHeight >= cur.LastHeight { // later in the pass: a fuller window
 			first := *cur
 			*cur = v

@@ -63,7 +63,7 @@ func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, erro
 	rows := make([][]any, len(vs))
 	for i, v := range vs {
 		rows[i] = []any{v.RuleID, v.RuleVersion, v.SetVersion, v.Severity, v.SubjectKind, v.Subject, v.WindowKey, v.Member, v.Asset,
-			v.Height, v.BlockTime.UTC(), v.LastHeight, v.Summary, string(v.Figures), string(v.Evidence), sortedMembers(v)}
+			v.Height, v.BlockTime.UTC(), v.LastHeight, v.Summary, string(v.Figures), string(v.Evidence), []string(UnionMembers([]string{v.Member}, v.Members))}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"violations_in"}, cols, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("upsert violations: copy: %w", err)
@@ -89,10 +89,11 @@ func UpsertViolations(ctx context.Context, tx pgx.Tx, vs []Violation) (int, erro
 	return inserted, nil
 }
 
-// sortedMembers is v's members with its member, sorted, without duplicates or blanks.
-func sortedMembers(v Violation) []string {
-	out := make([]string, 0, len(v.Members)+1)
-	for _, m := range append([]string{v.Member}, v.Members...) {
+// UnionMembers is the members of the lists, sorted, without duplicates or blanks: the form
+// violations.members keeps.
+func UnionMembers(lists ...[]string) StringList {
+	out := StringList{}
+	for _, m := range slices.Concat(lists...) {
 		if m != "" && !slices.Contains(out, m) {
 			out = append(out, m)
 		}
