@@ -53,8 +53,27 @@ type Evidence struct {
 	Tx     string    `json:"tx,omitempty"`
 	Height int64     `json:"height"`
 	Time   time.Time `json:"time"`
-	// Note says what the transaction did, with its figures.
+	// Note says what the transaction did, with its figures in the asset's units.
 	Note string `json:"note"`
+	// Accounts are the accounts the transaction (or block end) involved, each with the member
+	// sponsoring it: a reviewer sees who did what without looking the addresses up.
+	Accounts []EvidenceAccount `json:"accounts,omitempty"`
+}
+
+// EvidenceAccount is one account in a piece of evidence and what it did there. Amounts are
+// integers in the asset's smallest unit; Before and After are the figure the rule reads of
+// the account (its balance, its holding, its day's sum) around the evidence, when it reads
+// one.
+type EvidenceAccount struct {
+	Address string `json:"address"`
+	// Member sponsors the account.
+	Member string `json:"member"`
+	// Role is what the account was: from, to, signer, seller, buyer, holder, counterparty.
+	Role   string `json:"role"`
+	Asset  string `json:"asset,omitempty"`
+	Amount *int64 `json:"amount,omitempty"`
+	Before *int64 `json:"before,omitempty"`
+	After  *int64 `json:"after,omitempty"`
 }
 
 // Finding is what a rule reports for one subject and window.
