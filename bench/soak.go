@@ -63,7 +63,7 @@ type soakSample struct {
 	height     int64
 	txs        int64
 	rss        int64 // bytes
-	heap       int64 // bytes of live Go heap: allocated after a forced collection
+	heap       int64 // bytes of live Go heap, as a forced collection marked them
 	goroutines int64
 	openFiles  int64
 	disk       map[string]int64 // bytes per store
@@ -227,9 +227,9 @@ func (p *soakProc) read(ctx context.Context, at time.Duration) (soakSample, erro
 		return s, err
 	}
 	s.rss = kib << 10
-	// gc=1 collects first, so the figure is the live heap, not how far the collector let
-	// garbage pile up since its last cycle.
-	if s.heap, err = profileFigure("http://"+p.pprof+"/debug/pprof/heap?debug=1&gc=1", "# HeapAlloc = "); err != nil {
+	// The endpoint collects first, so the figure is the live heap, not how far the
+	// collector let garbage pile up since its last cycle.
+	if s.heap, err = profileFigure("http://"+p.pprof+"/debug/heap/live", "live_heap_bytes "); err != nil {
 		return s, err
 	}
 	if s.goroutines, err = profileFigure("http://"+p.pprof+"/debug/pprof/goroutine?debug=1", "goroutine profile: total "); err != nil {

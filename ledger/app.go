@@ -21,6 +21,11 @@ const Version = 1
 // replica that lags to be reconciled at its own height.
 const DefaultHistoryBlocks = 100_000
 
+// DefaultSigCacheSize bounds the transactions an app remembers as verified: between this many
+// and twice as many, about 64 bytes each, or 16 MiB at most. It covers the mempool's 100,000
+// transactions waiting for a block, which is what the cache saves re-verifying.
+const DefaultSigCacheSize = 1 << 17
+
 // pruneEvery spaces the undo log's pruning, a range deletion, over many blocks.
 var pruneEvery int64 = 1000
 
@@ -41,6 +46,11 @@ type Config struct {
 	// CheckInvariants runs the state invariants after every block and fails Commit if one
 	// breaks. Tests turn it on; it costs a scan of the state per block.
 	CheckInvariants bool
+	// RetainHeight, when set, is asked after each commit for the lowest height whose block
+	// the node must keep (0: no change); the app passes it to CometBFT, which prunes the
+	// blocks below it. The app keeps its own state and never reads old blocks, so whoever
+	// does (a sync behind the node) decides.
+	RetainHeight func(height int64) int64
 }
 
 // App is the ledger's ABCI application.
@@ -104,7 +114,7 @@ func NewApp(cfg Config) (*App, error) {
 		st.closed = store
 	}
 	if cfg.SigCache == nil {
-		cfg.SigCache = NewSigCache(1 << 17)
+		cfg.SigCache = NewSigCache(DefaultSigCacheSize)
 	}
 	return &App{
 		cfg: cfg, log: cfg.Logger, store: store, state: st,
@@ -516,7 +526,11 @@ func (a *App) Commit(_ context.Context, _ *abci.CommitRequest) (*abci.CommitResp
 			return nil, fmt.Errorf("after block %d: %w", p.stage.height, err)
 		}
 	}
-	return &abci.CommitResponse{}, nil
+	resp := &abci.CommitResponse{}
+	if a.cfg.RetainHeight != nil {
+		resp.RetainHeight = a.cfg.RetainHeight(height)
+	}
+	return resp, nil
 }
 
 // SigCache remembers transactions whose signatures CheckTx verified, so that FinalizeBlock does

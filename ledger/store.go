@@ -25,13 +25,17 @@ func openStore(dir string) (*diskStore, error) {
 	return &diskStore{db: db}, nil
 }
 
+// memTableSize is the app store's memtable: pebble allocates it outside the Go heap, and
+// keeps up to two while one flushes, so a node's RSS holds up to 128 MiB of them.
+const memTableSize = 64 << 20
+
 // storeOptions tunes pebble for what the app writes: a batch per block of every record the
 // block changed and its undo entry, megabytes each at tens of thousands of txs a block. The
 // 4 MiB default memtable flushed at nearly every block and kept an L0 compaction going
 // beside block execution; a larger one absorbs the rewrites of the same accounts' records
 // before they reach disk.
 func storeOptions() *pebble.Options {
-	o := &pebble.Options{Logger: quietPebble{}, MemTableSize: 64 << 20}
+	o := &pebble.Options{Logger: quietPebble{}, MemTableSize: memTableSize}
 	o.EnsureDefaults()
 	return o
 }

@@ -48,7 +48,13 @@ type Config struct {
 	NodeRPC string
 	// Rules evaluates the compliance rules behind the sync.
 	Rules bool
-	DB    appdb.Config
+	// HistoryBlocks is how many past heights the node's ledger answers queries at (its undo
+	// log on disk); 0 is ledger.DefaultHistoryBlocks, a negative value keeps none.
+	HistoryBlocks int64
+	// RetainBlocks is how many blocks the node keeps behind its tip once the sync has written
+	// them to PostgreSQL; 0 keeps every block.
+	RetainBlocks int64
+	DB           appdb.Config
 	// LogEvery logs the sync's progress every this many blocks.
 	LogEvery int64
 	// ReportEvery is how often Run prints the progress line.
@@ -83,6 +89,10 @@ func (c Config) Check() error {
 		return errors.New("--from-devnet starts a node; with --no-node give --node-rpc alone")
 	case c.ReportEvery <= 0:
 		return errors.New("--report-every must be positive")
+	case c.RetainBlocks < 0:
+		return errors.New("--retain-blocks must be 0 (keep every block) or positive")
+	case c.RetainBlocks > 0 && (c.NoNode || c.NoSync):
+		return errors.New("--retain-blocks prunes the node's blocks once synced: it needs both the node and the sync")
 	}
 	return nil
 }

@@ -94,7 +94,8 @@ func (p *Portal) startNode(ctx context.Context) error {
 	if err := writeState(c.Home, c.state()); err != nil {
 		return err
 	}
-	app, err := ledger.NewApp(ledger.Config{Dir: filepath.Join(c.Home, "data", "ledger"), Logger: p.log.With("node", c.Moniker)})
+	app, err := ledger.NewApp(ledger.Config{Dir: filepath.Join(c.Home, "data", "ledger"), Logger: p.log.With("node", c.Moniker),
+		HistoryBlocks: c.HistoryBlocks, RetainHeight: p.retain.height})
 	if err != nil {
 		return fmt.Errorf("portal ledger: %w", err)
 	}
@@ -123,6 +124,9 @@ func (p *Portal) nodeConfig() node.Config {
 	cfg.ABCIConcurrency = node.ABCIConsensusOnly
 	cfg.MempoolRecheck = false
 	cfg.Logger = p.log
+	if c.RetainBlocks > 0 {
+		cfg.Tune = tunePruning
+	}
 	return cfg
 }
 

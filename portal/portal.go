@@ -38,6 +38,7 @@ type Portal struct {
 	db      *appdb.DB        // nil without the sync
 	worker  *ledgersync.Worker
 	rules   *compliance.Runner
+	retain  retainer
 	// watchlist says what became of the devnet's demo watch list (--from-devnet), for people.
 	watchlist string
 
@@ -51,6 +52,7 @@ func Start(ctx context.Context, c Config, log *slog.Logger) (*Portal, error) {
 		return nil, err
 	}
 	p := &Portal{cfg: c, log: log, reg: prometheus.NewRegistry()}
+	p.retain.keep = c.RetainBlocks
 	p.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	doc, err := p.loadGenesis(ctx)
 	if err != nil {

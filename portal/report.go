@@ -29,6 +29,9 @@ func (p *Portal) Describe(out io.Writer) {
 			line("CometBFT RPC", "%s", rpcURL(c.RPCListen))
 		}
 		line("peers", "%s", strings.Join(c.Peers, ","))
+		if c.RetainBlocks > 0 {
+			line("blocks kept", "the last %d, and every block not yet synced (--retain-blocks)", c.RetainBlocks)
+		}
 	} else {
 		line("following", "%s", c.NodeRPC)
 	}

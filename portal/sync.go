@@ -38,6 +38,7 @@ func (p *Portal) newWorker(context.Context) error {
 	if err == nil {
 		// Each collector is registered once, by its part: only a programming error fails.
 		p.reg.MustRegister(ledgersync.NewCollector(p.worker))
+		p.retain.worker.Store(p.worker)
 	}
 	return err
 }

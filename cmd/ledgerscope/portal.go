@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/devnet"
+	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/portal"
 )
@@ -78,6 +80,8 @@ lag. Stop it with Ctrl-C.`,
 	f.BoolVar(&c.NoNode, "no-node", false, "run no node: the sync follows --node-rpc")
 	f.StringVar(&c.NodeRPC, "node-rpc", "", "with --no-node: CometBFT RPC address of the node to follow")
 	f.BoolVar(&c.NoSync, "no-sync", false, "run only the node: no database, no sync, no rules")
+	f.Int64Var(&c.HistoryBlocks, "history-blocks", 0, fmt.Sprintf("past heights the node's ledger answers queries at, its undo log on disk (0: %d, about a day; -1: none)", ledger.DefaultHistoryBlocks))
+	f.Int64Var(&c.RetainBlocks, "retain-blocks", 0, "blocks the node keeps behind its tip once the sync has written them to PostgreSQL (0: every block)")
 	addFollowFlags(cmd, &c)
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/devnet"
@@ -206,9 +207,11 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	top = submitPhases(ctx, t, v0, [][][]byte{tr.Load[half:]})
 	want += len(tr.Load) - half
 
-	second := startCmd(ctx, newPortalCmd, "--home", home, "--report-every", "200ms")
+	// The second start prunes what the sync has written, keeping the last 3 blocks.
+	second := startCmd(ctx, newPortalCmd, "--home", home, "--report-every", "200ms", "--retain-blocks", "3")
 	waitSynced(ctx, t, db, second, top)
 	checkDatabase(ctx, t, db, "http://"+rpcAddr, top, want)
+	waitPruned(ctx, t, db, "http://"+rpcAddr)
 	second.stop(t)
 	out = second.out.String()
 	m := regexp.MustCompile(`resumed at height (\d+)`).FindStringSubmatch(out)
@@ -253,6 +256,8 @@ func TestPortalFlags(t *testing.T) {
 		{[]string{"--home", empty}, "holds no node yet"},
 		{[]string{"--from-devnet", empty, "--home", filepath.Join(empty, "p")}, "no devnet there"},
 		{[]string{"--home", empty, "--report-every", "0s"}, "--report-every must be positive"},
+		{[]string{"--home", empty, "--retain-blocks", "-1"}, "--retain-blocks must be 0"},
+		{[]string{"--home", empty, "--retain-blocks", "5", "--no-sync"}, "needs both the node and the sync"},
 	}
 	for _, tt := range tests {
 		cmd := newPortalCmd()
@@ -264,5 +269,39 @@ func TestPortalFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// waitPruned waits until the node's block store starts above height 1 and at or below the
+// block after the synced one: it pruned, and kept what the sync had not read. CometBFT
+// prunes every 10 s.
+func waitPruned(ctx context.Context, t *testing.T, db *store.DB, rpc string) {
+	t.Helper()
+	c, err := rpchttp.New(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var synced int64
+		if err := db.Pool.QueryRow(ctx, "SELECT height FROM sync_cursor").Scan(&synced); err != nil {
+			t.Fatal(err)
+		}
+		base := st.SyncInfo.EarliestBlockHeight
+		if base > synced+1 {
+			t.Fatalf("node pruned to %d, past the synced height %d", base, synced)
+		}
+		if base > 1 {
+			t.Logf("node pruned: its blocks start at %d, synced %d", base, synced)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node still starts at block %d after 45 s with --retain-blocks 3 (synced %d)", base, synced)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
