@@ -236,13 +236,13 @@ func (e *Env) tripMoves(ctx context.Context, trips []holdTrip, owned map[string]
 // movements of the asset in it, in execution order), then the block end with the owner's
 // accounts holding the asset. Member is the sponsor of the owner's account in the first
 // movement (its payer's side when both are the owner's); Members those of every owner account
-// whose holding the block changed. A block that changed the share through the supply alone
-// names the members of the owner's holding accounts.
+// whose holding the block changed. A block that neither moved nor changed the owner's
+// holdings (its share moved with the supply alone) names the members of its holding accounts.
 func fillHoldFinding(e *Env, f *Finding, t holdTrip, a securityAsset, accts [][]byte, holdings map[holdProbe]beforeAfter, moves []holdMove) {
 	holders, changed := tripHolders(e, t, accts, holdings, moves)
 	var members []string
 	for _, h := range holders {
-		if len(changed) == 0 || changed[h.Address] {
+		if changed[h.Address] || (len(changed) == 0 && len(moves) == 0) {
 			members = append(members, h.Member)
 		}
 	}
@@ -263,9 +263,13 @@ func fillHoldFinding(e *Env, f *Finding, t holdTrip, a securityAsset, accts [][]
 	for _, m := range listed {
 		f.Evidence = append(f.Evidence, moveEvidence(e, m, t, a))
 	}
+	before := holdUnits(t.pt.before, a.decimals)
+	if t.pt.prevSupply != t.pt.supply {
+		before += " of supply " + holdUnits(t.pt.prevSupply, a.decimals)
+	}
 	note := fmt.Sprintf("owner's holding %s of supply %s (%s) at the end of block %d, from %s (%s) at the end of block %d",
 		unitsText(t.pt.after, a), holdUnits(t.pt.supply, a.decimals), bpPercent(shareBP(t.pt.after, t.pt.supply)), t.pt.height,
-		holdUnits(t.pt.before, a.decimals), bpPercent(shareBP(t.pt.before, t.pt.prevSupply)), t.pt.height-1)
+		before, bpPercent(shareBP(t.pt.before, t.pt.prevSupply)), t.pt.height-1)
 	if len(listed) < len(moves) {
 		note += fmt.Sprintf("; the first %d of its %d movements in the block are listed", len(listed), len(moves))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,11 +149,32 @@ func TestHoldEvidence(t *testing.T) {
 				[]Evidence{
 					o.moveWant(mint, fmt.Sprintf("mint of 300 IF2612 to %s", hexOf(o.gt)), future, 300, nil, o.gt, "", "GTJA"),
 					o.moveWant(tr, fmt.Sprintf("transfer of 201 IF2612 from %s to %s", hexOf(o.big), hexOf(o.ht)), future, 201, o.big, o.ht, "PAFG", "HTSC"),
-					{Height: h, Note: fmt.Sprintf("owner's holding 501 IF2612 of supply 100,300 (0.49%%) at the end of block %d, from 0 (0.00%%) at the end of block %d", h, h-1),
+					{Height: h, Note: fmt.Sprintf("owner's holding 501 IF2612 of supply 100,300 (0.49%%) at the end of block %d, from 0 of supply 100,000 (0.00%%) at the end of block %d", h, h-1),
 						Accounts: []EvidenceAccount{
 							holderWant(o.gt, "GTJA", future, 0, 300),
 							holderWant(o.ht, "HTSC", future, 0, 201),
 						}},
+				}}
+		}},
+		// A lock moves nothing but writes the account's balance row, and a mint to another
+		// dilutes the owner below 5%: no movement and no change of its own, so the members
+		// are those of its holding accounts.
+		{"HOLD-5 through the supply alone", func(o *holdOwner) holdWant {
+			b := o.b
+			buyer := b.account(ledger.KindIndividual, "")
+			b.issue(stock, "SZFE", o.big, 1_000_000)
+			b.block(time.Second, o.send(o.big, o.ht, stock, 30_000), o.send(o.big, o.gt, stock, 30_000))
+			o.cross(b.sign(&ledger.Mint{Asset: stock, To: addr(o.big), Amount: 300_000}, memberKey("PAFG")),
+				b.sign(&ledger.LockForSettlement{Buyer: addr(buyer), Asset: stock, Quantity: 100, Gateway: "UPGW",
+					FiatAmount: 1_000_00, Deadline: b.now.Unix() + 3600, Ref: "OTC-H"}, o.gt))
+			h := o.crossHeight
+			holders := []EvidenceAccount{holderWant(o.ht, "HTSC", stock, 30_000, 30_000), holderWant(o.gt, "GTJA", stock, 30_000, 30_000)}
+			slices.SortFunc(holders, func(x, y EvidenceAccount) int { return strings.Compare(x.Address, y.Address) })
+			return holdWant{RuleHold5, "GTJA", []string{"GTJA", "HTSC"},
+				"owner's holding of 600950 crossed 5% of supply downward: 6.00% to 4.61% (60,000 of 1,300,000)",
+				[]Evidence{
+					{Height: h, Note: fmt.Sprintf("owner's holding 60,000 600950 of supply 1,300,000 (4.61%%) at the end of block %d, from 60,000 of supply 1,000,000 (6.00%%) at the end of block %d", h, h-1),
+						Accounts: holders},
 				}}
 		}},
 	}
