@@ -34,6 +34,7 @@ type holdKey struct {
 type securityAsset struct {
 	symbol, kind  string
 	positionLimit int64
+	decimals      uint8
 }
 
 // maxHoldRows bounds the balance rows one holdings evaluation reads.
@@ -116,12 +117,14 @@ func (e *Env) securities(ctx context.Context) (map[string]securityAsset, error) 
 	assets := map[string]securityAsset{}
 	err := e.scan(ctx, "securities", func(rows pgx.Rows) error {
 		var a securityAsset
-		if err := rows.Scan(&a.symbol, &a.kind, &a.positionLimit); err != nil {
+		var dec int16
+		if err := rows.Scan(&a.symbol, &a.kind, &a.positionLimit, &dec); err != nil {
 			return err
 		}
+		a.decimals = uint8(dec)
 		assets[a.symbol] = a
 		return nil
-	}, `SELECT symbol, security_kind, position_limit FROM assets WHERE class = 'security'`)
+	}, `SELECT symbol, security_kind, position_limit, decimals FROM assets WHERE class = 'security'`)
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +431,8 @@ func stepOf(holding, supply, stepBP int64) int64 {
 // shareBP is holding/supply in basis points, rounded down.
 func shareBP(holding, supply int64) int64 { return stepOf(holding, supply, 1) }
 
+// holdFinding is a holding rule's finding at the block end pt; holdEvidence adds its
+// evidence and members.
 func holdFinding(k holdKey, pt holdPoint, window, summary string, extra map[string]any) Finding {
 	fig := map[string]any{"asset": k.asset, "holding": pt.after, "holding_before": pt.before, "supply": pt.supply,
 		"share_bp": shareBP(pt.after, pt.supply)}
@@ -437,7 +442,6 @@ func holdFinding(k holdKey, pt holdPoint, window, summary string, extra map[stri
 	return Finding{
 		SubjectKind: SubjectOwner, Subject: ownerHex([]byte(k.owner)), Asset: k.asset, WindowKey: window,
 		Height: pt.height, Time: pt.time, LastHeight: pt.height, Summary: summary, Figures: fig,
-		Evidence: []Evidence{{Height: pt.height, Time: pt.time, Note: fmt.Sprintf("holding %d of supply %d at the end of the block", pt.after, pt.supply)}},
 	}
 }
 

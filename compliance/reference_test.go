@@ -446,6 +446,76 @@ func refSteps(holding, supply, bp int64) int64 {
 	return n.Quo(n, new(big.Int).Mul(big.NewInt(supply), big.NewInt(bp))).Int64()
 }
 
+// refHoldMembers names the members of an owner's finding about a security at block h: the
+// member is the sponsor of the owner's account in the block's first movement of the security
+// touching its accounts (the payer when both sides are its); the members are that one and the
+// sponsors of its accounts whose holding the block changed. A block that changed neither (the
+// supply alone moved the share) names the sponsors of its accounts holding the security, the
+// member the first of them.
+func (l *refLedger) refHoldMembers(owner, asset string, h int64) (string, []string) {
+	mine := func(a *ledger.Address) bool { return a != nil && refOwner(l.accounts[*a].owner) == owner }
+	before, after := map[ledger.Address]int64{}, map[ledger.Address]int64{}
+	member := ""
+	first := func(from, to *ledger.Address) {
+		switch {
+		case member != "":
+		case mine(from):
+			member = l.accounts[*from].sponsor
+		case mine(to):
+			member = l.accounts[*to].sponsor
+		}
+	}
+	for i := range l.txs {
+		t := &l.txs[i]
+		if t.height > h {
+			break
+		}
+		for _, ev := range t.events {
+			switch e := ev.(type) {
+			case *ledger.BalanceEvent:
+				if e.Asset == asset && mine(&e.Account) {
+					after[e.Account] = int64(e.Amount)
+					if t.height < h {
+						before[e.Account] = int64(e.Amount)
+					}
+				}
+			case *ledger.TransferEvent:
+				if t.height == h && e.Asset == asset {
+					first(&e.From, &e.To)
+				}
+			case *ledger.MintEvent:
+				if t.height == h && e.Asset == asset {
+					first(nil, &e.To)
+				}
+			case *ledger.BurnEvent:
+				if t.height == h && e.Asset == asset {
+					first(&e.From, nil)
+				}
+			}
+		}
+	}
+	members := map[string]bool{}
+	for a, v := range after {
+		if before[a] != v {
+			members[l.accounts[a].sponsor] = true
+		}
+	}
+	if member == "" && len(members) == 0 {
+		for a, v := range after {
+			if v != 0 || before[a] != 0 {
+				members[l.accounts[a].sponsor] = true
+			}
+		}
+		if ms := sortedStrings(members); len(ms) > 0 {
+			member = ms[0]
+		}
+	}
+	if member != "" {
+		members[member] = true
+	}
+	return member, sortedStrings(members)
+}
+
 // refHold5 is HOLD-5: a change of floor(holding / (5%·supply)) between two block ends,
 // either side at least 1.
 func (l *refLedger) refHold5() []refFinding {
@@ -456,8 +526,9 @@ func (l *refLedger) refHold5() []refFinding {
 		for _, pt := range pts {
 			prev, now := refSteps(before.holding, before.supply, 500), refSteps(pt.holding, pt.supply, 500)
 			if prev != now && max(prev, now) >= 1 {
+				member, members := l.refHoldMembers(k[0], k[1], pt.height)
 				out = append(out, refFinding{Rule: RuleHold5, Subject: k[0], WindowKey: fmt.Sprintf("%s:%d", k[1], pt.height),
-					Severity: "high", Height: pt.height, Member: "-",
+					Severity: "high", Height: pt.height, Member: member, Members: members,
 					Figures: refFigures(map[string]any{"steps_before": prev, "steps_after": now, "holding": pt.holding,
 						"holding_before": before.holding, "supply": pt.supply})})
 			}
@@ -495,8 +566,9 @@ func (l *refLedger) refHold1() []refFinding {
 			if i > 0 {
 				before = pts[i-1].holding
 			}
+			member, members := l.refHoldMembers(k[0], k[1], pt.height)
 			out = append(out, refFinding{Rule: RuleHold1, Subject: k[0], WindowKey: fmt.Sprintf("%s:%d", k[1], pt.height),
-				Severity: "medium", Height: pt.height, Member: "-",
+				Severity: "medium", Height: pt.height, Member: member, Members: members,
 				Figures: refFigures(map[string]any{"base": base, "holding": pt.holding, "holding_before": before, "supply": pt.supply})})
 			base = pt.holding
 		}

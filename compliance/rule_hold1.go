@@ -48,7 +48,7 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 	if err := e.keepState(ctx, family, "", r); err != nil {
 		return nil, err
 	}
-	recent, _, err := e.ownerHoldings(ctx, r, r.From, nil)
+	recent, assets, err := e.ownerHoldings(ctx, r, r.From, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,10 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 		return nil, err
 	}
 	var out []Finding
+	var trips []holdTrip
 	for _, k := range sortedHoldKeys(series) {
+		a := assets[k.asset]
+		a.symbol = k.asset
 		st := start[k]
 		for _, pt := range series[k] {
 			if stepOf(pt.after, pt.supply, p.ThresholdBP) < 1 {
@@ -86,9 +89,9 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 				continue
 			}
 			if pt.height >= r.From {
-				out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height),
-					fmt.Sprintf("owner's holding of %s above %d bp moved %d units (%d bp of supply) since %d", k.asset, p.ThresholdBP, pt.after-st.Base, shareBP(d, pt.supply), st.Base),
+				out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%d", k.asset, pt.height), hold1Summary(a, pt, st.Base, p.ThresholdBP),
 					map[string]any{"base": st.Base, "change_bp": p.ChangeBP, "threshold_bp": p.ThresholdBP}))
+				trips = append(trips, holdTrip{k, pt})
 			}
 			st.Base = pt.after
 		}
@@ -96,7 +99,20 @@ func evalHold1(ctx context.Context, e *Env, p *Hold1Params, r Range) ([]Finding,
 			return nil, err
 		}
 	}
-	return out, nil
+	return e.holdEvidence(ctx, out, trips, assets)
+}
+
+// hold1Summary says how far the holding moved from its base, in units and in share of the
+// supply: "owner's holding of 600903, above 5% of supply, rose by 10,000 (1.00% of supply)
+// from its base of 50,000 to 60,000 of 1,000,000 (6.00%)".
+func hold1Summary(a securityAsset, pt holdPoint, base, thresholdBP int64) string {
+	dir, d := "rose", pt.after-base
+	if d < 0 {
+		dir, d = "fell", -d
+	}
+	return fmt.Sprintf("owner's holding of %s, above %s of supply, %s by %s (%s of supply) from its base of %s to %s of %s (%s)",
+		a.symbol, stepPercent(thresholdBP), dir, holdUnits(d, a.decimals), bpPercent(shareBP(d, pt.supply)),
+		holdUnits(base, a.decimals), holdUnits(pt.after, a.decimals), holdUnits(pt.supply, a.decimals), bpPercent(shareBP(pt.after, pt.supply)))
 }
 
 // hold1Series returns, for each of keys, the state it starts from and the holdings to walk:

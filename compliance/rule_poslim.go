@@ -30,8 +30,10 @@ func evalPosLim(ctx context.Context, e *Env, p *PosLimParams, r Range) ([]Findin
 		return nil, err
 	}
 	var out []Finding
+	var trips []holdTrip
 	for _, k := range sortedHoldKeys(series) {
 		a := assets[k.asset]
+		a.symbol = k.asset
 		if a.kind != "future" && a.kind != "option" {
 			continue
 		}
@@ -47,9 +49,10 @@ func evalPosLim(ctx context.Context, e *Env, p *PosLimParams, r Range) ([]Findin
 				continue
 			}
 			out = append(out, holdFinding(k, pt, fmt.Sprintf("%s:%s", k.asset, marketDay(pt.time)),
-				fmt.Sprintf("owner's open position in %s is %d, above the limit of %d", k.asset, pt.after, limit),
+				fmt.Sprintf("owner's open position in %s is %s lots, above the limit of %s lots", k.asset, holdUnits(pt.after, a.decimals), holdUnits(limit, a.decimals)),
 				map[string]any{"limit": limit, "day": marketDay(pt.time)}))
+			trips = append(trips, holdTrip{k, pt})
 		}
 	}
-	return out, nil
+	return e.holdEvidence(ctx, out, trips, assets)
 }
