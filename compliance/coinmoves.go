@@ -118,8 +118,8 @@ func (e *Env) loadCoinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time,
 	return out, nil
 }
 
-// moveKindText is a coin movement's kind in words.
-func moveKindText(kind string) string {
+// coinMoveText is a coin movement's kind in words.
+func coinMoveText(kind string) string {
 	switch kind {
 	case "cash":
 		return "the cash leg of a DvP"

@@ -185,7 +185,7 @@ func (e *Env) lvNote(a []byte, m *coinMove, side string, after int64) Evidence {
 	}
 	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Accounts: accts,
 		Note: fmt.Sprintf("%s %s in %s; the account's sum for the day went from %s to %s",
-			side, coin(m.amount), moveKindText(m.kind), coin(after-m.amount), coin(after))}
+			side, coin(m.amount), coinMoveText(m.kind), coin(after-m.amount), coin(after))}
 }
 
 // lvEval is the evaluation of the large-value rule of the accounts of kind (institution,

@@ -138,9 +138,9 @@ func (c *rapidEvent) evidence(e *Env) Evidence {
 	if c.note == nil {
 		m := c.m
 		accts := make([]EvidenceAccount, 0, 2)
-		note := fmt.Sprintf("received %s in %s", coin(c.amt), moveKindText(m.kind))
+		note := fmt.Sprintf("received %s in %s", coin(c.amt), coinMoveText(m.kind))
 		if c.amt < 0 {
-			note = fmt.Sprintf("sent %s in %s", coin(-c.amt), moveKindText(m.kind))
+			note = fmt.Sprintf("sent %s in %s", coin(-c.amt), coinMoveText(m.kind))
 			accts = append(accts, e.mover(m.from, "from", ledger.CoinSymbol, m.amount))
 			if m.to != nil {
 				accts = append(accts, e.party(m.to, "to"))

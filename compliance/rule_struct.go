@@ -182,7 +182,7 @@ func structFinding(e *Env, p *StructParams, owner []byte, t int64, m *coinMove, 
 	for _, h := range win {
 		members = append(members, e.acct(h.from).sponsor)
 		ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
-			Note:     fmt.Sprintf("%s paid %s to %s in %s", addrHex(h.from), coin(h.amount), addrHex(h.to), moveKindText(h.kind)),
+			Note:     fmt.Sprintf("%s paid %s to %s in %s", addrHex(h.from), coin(h.amount), addrHex(h.to), coinMoveText(h.kind)),
 			Accounts: []EvidenceAccount{e.mover(h.from, "from", ledger.CoinSymbol, h.amount), e.party(h.to, "to")}})
 	}
 	return Finding{
