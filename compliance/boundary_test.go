@@ -90,13 +90,20 @@ func (b *builder) fund(k ed25519.PrivateKey, amount uint64, reserve *uint64) {
 // violation.
 func (b *builder) violations() []store.Violation {
 	b.t.Helper()
+	_, vs := b.run()
+	return vs
+}
+
+// run is violations, with the database they are in.
+func (b *builder) run() (*store.DB, []store.Violation) {
+	b.t.Helper()
 	db := pgtest.New(b.t)
 	syncAll(b.t, b.c, db)
 	if b.beforeRules != nil {
 		b.beforeRules(db)
 	}
 	runAll(b.t, db, 3)
-	return allViolations(b.t, db)
+	return db, allViolations(b.t, db)
 }
 
 // flagged syncs the chain, runs the rules and returns the violations of one rule.
@@ -111,21 +118,38 @@ func (b *builder) flagged(rule, subject string) []string {
 	return out
 }
 
-// TestBoundaries builds, for each rule, the case exactly at its threshold and the case one
-// unit short of it, and checks that only the first is flagged.
-func TestBoundaries(t *testing.T) {
+// boundaryStart is when the boundary cases begin: a Monday, in session.
+var boundaryStart = time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai)
+
+// boundaryCase builds, for one threshold of a rule, the case exactly at it (at) or one unit
+// short of it.
+type boundaryCase struct {
+	rule string
+	// aspect names which threshold of the rule the case is about, when it has several.
+	aspect string
+	// subject, when set, is the one subject the case is about (others, such as an
+	// issuer holding the whole supply, may trip the rule on their own).
+	subject string
+	build   func(b *builder, at bool)
+}
+
+// name is the case's subtest name.
+func (tc boundaryCase) name(at bool) string {
+	name := tc.rule
+	if tc.aspect != "" {
+		name += "/" + tc.aspect
+	}
+	if at {
+		return name + "/at_threshold"
+	}
+	return name + "/one_unit_short"
+}
+
+// boundaryCases are the cases of every rule at its thresholds.
+func boundaryCases() []boundaryCase {
 	const tInd = defaultLVIndividual
-	start := time.Date(2026, 11, 2, 10, 0, 0, 0, shanghai) // a Monday, in session
 	holder := ownerHex(hashOf("h"))
-	cases := []struct {
-		rule string
-		// aspect names which threshold of the rule the case is about, when it has several.
-		aspect string
-		// subject, when set, is the one subject the case is about (others, such as an
-		// issuer holding the whole supply, may trip the rule on their own).
-		subject string
-		build   func(b *builder, at bool)
-	}{
+	return []boundaryCase{
 		{RuleLVInd, "", "", func(b *builder, at bool) {
 			var res uint64
 			a := b.account(ledger.KindIndividual, "")
@@ -330,19 +354,15 @@ func TestBoundaries(t *testing.T) {
 			}
 		}},
 	}
-	for _, tc := range cases {
+}
+
+// TestBoundaries builds, for each rule, the case exactly at its threshold and the case one
+// unit short of it, and checks that only the first is flagged.
+func TestBoundaries(t *testing.T) {
+	for _, tc := range boundaryCases() {
 		for _, at := range []bool{true, false} {
-			name := tc.rule
-			if tc.aspect != "" {
-				name += "/" + tc.aspect
-			}
-			if at {
-				name += "/at_threshold"
-			} else {
-				name += "/one_unit_short"
-			}
-			t.Run(name, func(t *testing.T) {
-				b := newBuilder(t, start)
+			t.Run(tc.name(at), func(t *testing.T) {
+				b := newBuilder(t, boundaryStart)
 				tc.build(b, at)
 				got := b.flagged(tc.rule, tc.subject)
 				if at && len(got) == 0 {

@@ -118,6 +118,19 @@ func (e *Env) loadCoinMoves(ctx context.Context, h1, h2 int64, t1, t2 time.Time,
 	return out, nil
 }
 
+// coinMoveText is a coin movement's kind in words.
+func coinMoveText(kind string) string {
+	switch kind {
+	case "cash":
+		return "the cash leg of a DvP"
+	case "settlement":
+		return "a gateway settlement"
+	case "mint", "burn", "transfer":
+		return "a " + kind
+	}
+	return kind
+}
+
 func sortMoves(ms []coinMove) {
 	sortSlice(ms, func(a, b *coinMove) bool {
 		if a.height != b.height {

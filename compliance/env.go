@@ -34,6 +34,10 @@ type Env struct {
 	tradeLoads map[int64]*tradeLoad
 	// state is the rules' window state (state.go).
 	state *windowState
+	// operators maps a member's operator key to the member, once evidence names one.
+	operators map[string]string
+	// decimals are the assets' decimals, loaded for the amounts of findings.
+	decimals map[string]uint8
 	// WatchlistVersion is the watch list the WATCH rule reads; 0 means none uploaded.
 	WatchlistVersion int32
 }
@@ -41,7 +45,7 @@ type Env struct {
 // NewEnv returns an environment reading through q, window state from rule_state.
 func NewEnv(q Querier) *Env {
 	return &Env{q: q, accounts: map[string]*acct{}, moves: map[moveRange][]coinMove{}, lv: map[moveRange]*lvDay{},
-		holdings: map[holdRange]ownerSeries{}, tradeLoads: map[int64]*tradeLoad{}, state: newWindowState(false)}
+		holdings: map[holdRange]ownerSeries{}, tradeLoads: map[int64]*tradeLoad{}, decimals: map[string]uint8{}, state: newWindowState(false)}
 }
 
 // moveRange is the range of a coinMoves load.
@@ -55,6 +59,10 @@ var shanghai = time.FixedZone("CST", 8*3600)
 
 // marketDay is the Shanghai calendar day of t, as text.
 func marketDay(t time.Time) string { return t.In(shanghai).Format("2006-01-02") }
+
+// timeText is a time as the rules write it in summaries and evidence: to the second, in
+// Shanghai, with its zone.
+func timeText(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05 MST") }
 
 // shanghaiDayNumber numbers t's Shanghai day (days since 1970-01-01 there): the same number
 // is the same marketDay, at the cost of a division.

@@ -70,6 +70,8 @@ func TestRapidReadings(t *testing.T) {
 
 // TestSummaryUnits checks the wording of amounts and windows in summaries.
 func TestSummaryUnits(t *testing.T) {
+	e := NewEnv(nil)
+	e.decimals["600900"], e.decimals["CU2701"] = 0, 3
 	for _, tc := range []struct{ got, want string }{
 		{coin(int64(9500)), "95.00 CNYS"},
 		{coin(int64(10000)), "100.00 CNYS"},
@@ -77,7 +79,18 @@ func TestSummaryUnits(t *testing.T) {
 		{durationText(time.Hour), "1 hour"},
 		{durationText(5 * 24 * time.Hour), "5 days"},
 		{durationText(90 * time.Minute), "90 minutes"},
-		{amountText(10000, ledger.CoinSymbol), "100.00 CNYS"},
+		{durationText(31*24*time.Hour + time.Second), "31 days 1 second"},
+		{durationText(65 * time.Second), "1 minute 5 seconds"},
+		{durationText(45 * time.Second), "45 seconds"},
+		{durationText(1500 * time.Millisecond), "1 second"},
+		{durationText(0), "0 seconds"},
+		{durationText(time.Millisecond), "less than a second"},
+		{bpText(9000), "90%"},
+		{bpText(125), "1.25%"},
+		{e.amount(10000, ledger.CoinSymbol), "100.00 CNYS"},
+		{e.amount(10000, "600900"), "10000 600900"},
+		{e.amount(1500, "CU2701"), "1.500 CU2701"},
+		{e.amount(7, "NEW"), "7 NEW (smallest unit)"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%q, want %q", tc.got, tc.want)

@@ -149,6 +149,9 @@ func (r *Rule) Decode(raw []byte) (Params, error) {
 // Evaluate runs the rule over a range of blocks.
 func (r *Rule) Evaluate(ctx context.Context, e *Env, p Params, rg Range) ([]Finding, error) {
 	fs, err := r.eval(ctx, e, p, rg)
+	if err == nil {
+		err = e.completeEvidence(ctx, fs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rule %s at %d..%d: %w", r.ID, rg.From, rg.To, err)
 	}

@@ -11,6 +11,7 @@ import (
 // dvpSettlement is a DvP of the range and the legs its transaction moved.
 type dvpSettlement struct {
 	id                  []byte
+	seller, buyer       []byte
 	asset, venue        string
 	qty, cash, height   int64
 	time                time.Time
@@ -32,7 +33,7 @@ func evalDvPAtom(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, 
 		if t.kind != "dvp" {
 			continue
 		}
-		d := &dvpSettlement{id: t.id, asset: t.asset, qty: t.qty, cash: t.cash, height: t.height, time: t.time, venue: t.venue}
+		d := &dvpSettlement{id: t.id, seller: t.seller, buyer: t.buyer, asset: t.asset, qty: t.qty, cash: t.cash, height: t.height, time: t.time, venue: t.venue}
 		byID[string(d.id)] = d
 		order = append(order, d)
 	}
@@ -61,17 +62,29 @@ func evalDvPAtom(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, 
 	if err != nil {
 		return nil, err
 	}
-	var out []Finding
+	var broken []*dvpSettlement
+	assets := []string{}
 	for _, d := range order {
 		if (d.qty == 0 || d.assetLegs > 0) && (d.cash == 0 || d.cashLegs > 0) {
 			continue
 		}
+		broken = append(broken, d)
+		assets = append(assets, d.asset)
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
+		return nil, err
+	}
+	out := make([]Finding, 0, len(broken))
+	for _, d := range broken {
 		out = append(out, Finding{
 			SubjectKind: SubjectSettlement, Subject: hashHex(d.id), WindowKey: hashHex(d.id), Member: d.venue, Asset: d.asset,
 			Height: d.height, Time: d.time, LastHeight: d.height,
-			Summary:  fmt.Sprintf("DvP final with %d asset legs and %d cash legs", d.assetLegs, d.cashLegs),
-			Figures:  map[string]any{"quantity": d.qty, "cash": d.cash, "asset_legs": d.assetLegs, "cash_legs": d.cashLegs},
-			Evidence: []Evidence{{Tx: hashHex(d.id), Height: d.height, Time: d.time, Note: "DvP settlement"}},
+			Summary: fmt.Sprintf("DvP final with %d asset legs and %d cash legs", d.assetLegs, d.cashLegs),
+			Figures: map[string]any{"quantity": d.qty, "cash": d.cash, "asset_legs": d.assetLegs, "cash_legs": d.cashLegs},
+			Evidence: []Evidence{{Tx: hashHex(d.id), Height: d.height, Time: d.time,
+				Note: fmt.Sprintf("DvP at %s: %s sold %s for %s to %s; its transaction moved %d asset legs and %d cash legs",
+					d.venue, addrHex(d.seller), e.amount(d.qty, d.asset), coin(d.cash), addrHex(d.buyer), d.assetLegs, d.cashLegs),
+				Accounts: []EvidenceAccount{e.mover(d.seller, "seller", d.asset, d.qty), e.mover(d.buyer, "buyer", d.asset, d.qty)}}},
 		})
 	}
 	return out, nil

@@ -23,15 +23,24 @@ func evalFrozen(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, e
 	var atts []frozenAttempt
 	err := e.scan(ctx, "frozen attempts", func(rows pgx.Rows) error {
 		var a frozenAttempt
-		if err := rows.Scan(&a.height, &a.idx, &a.time, &a.hash, &a.typ, &a.signer, &a.cp, &a.code, &a.reason); err != nil {
+		if err := rows.Scan(&a.height, &a.idx, &a.time, &a.hash, &a.typ, &a.signer, &a.cp, &a.code, &a.reason, &a.asset, &a.amount); err != nil {
 			return err
 		}
 		atts = append(atts, a)
 		return nil
-	}, `SELECT height, idx, block_time, hash, type, signer, counterparty, code, reason FROM transactions
+	}, `SELECT height, idx, block_time, hash, type, signer, counterparty, code, reason, asset, amount FROM transactions
 		WHERE block_time BETWEEN $1 AND $2 AND height BETWEEN $3 AND $4 AND code IN ($5, $6) ORDER BY height, idx`,
 		r.FromTime, r.ToTime, r.From, r.To, int32(ledger.CodeSignerFrozen), int32(ledger.CodeAccountFrozen))
 	if err != nil {
+		return nil, err
+	}
+	assets := make([]string, 0, len(atts))
+	for _, a := range atts {
+		if a.amount > 0 {
+			assets = append(assets, a.asset)
+		}
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
 		return nil, err
 	}
 	var out []Finding
@@ -49,12 +58,43 @@ func evalFrozen(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, e
 				Height: a.height, Time: a.time, LastHeight: a.height,
 				Summary: fmt.Sprintf("%s refused: attempt %s (%s)", a.typ, p.role, a.reason),
 				Figures: map[string]any{"code": a.code, "type": a.typ, "role": p.role},
-				Evidence: []Evidence{{Tx: hashHex(a.hash), Height: a.height, Time: a.time,
-					Note: fmt.Sprintf("%s signed by %s, refused: %s", a.typ, addrHex(a.signer), a.reason)}},
+				Evidence: []Evidence{{Tx: hashHex(a.hash), Height: a.height, Time: a.time, Accounts: e.frozenAccounts(&a, parties),
+					Note: fmt.Sprintf("%s signed by %s, refused: %s", e.attemptText(&a), addrHex(a.signer), a.reason)}},
 			})
 		}
 	}
 	return out, nil
+}
+
+// attemptText is what a refused attempt tried: "transfer of 100.00 CNYS".
+func (e *Env) attemptText(a *frozenAttempt) string {
+	if a.amount <= 0 || a.asset == "" {
+		return a.typ
+	}
+	return a.typ + " of " + e.amount(a.amount, a.asset)
+}
+
+// frozenAccounts are the accounts of a refused attempt: its signer, its counterparty and
+// the party its reason names, each once, with the side the transaction gave it.
+func (e *Env) frozenAccounts(a *frozenAttempt, parties []frozenParty) []EvidenceAccount {
+	var out []EvidenceAccount
+	add := func(addr []byte, role string) {
+		if addr == nil {
+			return
+		}
+		for _, x := range out {
+			if x.Address == addrHex(addr) {
+				return
+			}
+		}
+		out = append(out, e.party(addr, role))
+	}
+	add(a.signer, "signer")
+	for _, p := range parties {
+		add(p.addr, p.side)
+	}
+	add(a.cp, "counterparty")
+	return out
 }
 
 // frozenAttempt is a transaction the ledger refused because an account it involves is frozen.
@@ -67,12 +107,17 @@ type frozenAttempt struct {
 	signer, cp []byte
 	code       int32
 	reason     string
+	asset      string
+	amount     int64
 }
 
 // frozenParty is a frozen account an attempt involves, and how.
 type frozenParty struct {
 	addr []byte
 	role string
+	// side is the party's place in the transaction: signer, counterparty, or the side the
+	// ledger's reason names (seller).
+	side string
 }
 
 // frozenReason finds the account an account_frozen refusal names ("seller 1a2b... is
@@ -90,7 +135,7 @@ func (e *Env) frozenParties(ctx context.Context, a *frozenAttempt) ([]frozenPart
 		if a.signer == nil {
 			return nil, nil
 		}
-		return []frozenParty{{a.signer, "by a frozen account"}}, nil
+		return []frozenParty{{a.signer, "by a frozen account", "signer"}}, nil
 	}
 	var out []frozenParty
 	if m := frozenReason.FindStringSubmatch(a.reason); m != nil {
@@ -98,7 +143,7 @@ func (e *Env) frozenParties(ctx context.Context, a *frozenAttempt) ([]frozenPart
 		if err != nil {
 			return nil, fmt.Errorf("frozen party in %q: %w", a.reason, err)
 		}
-		out = append(out, frozenParty{named, "naming a frozen " + m[1]})
+		out = append(out, frozenParty{named, "naming a frozen " + m[1], m[1]})
 	}
 	if a.cp != nil && (len(out) == 0 || !bytes.Equal(out[0].addr, a.cp)) {
 		frozen, err := e.frozenAt(ctx, a.cp, a.height, a.idx)
@@ -107,15 +152,15 @@ func (e *Env) frozenParties(ctx context.Context, a *frozenAttempt) ([]frozenPart
 		}
 		switch {
 		case frozen:
-			out = append(out, frozenParty{a.cp, "to a frozen account"})
+			out = append(out, frozenParty{a.cp, "to a frozen account", "counterparty"})
 		case len(out) == 0:
 			// Neither the reason nor the freeze history names the frozen party: the
 			// counterparty is the nearest the row comes to it.
-			out = append(out, frozenParty{a.cp, "involving a frozen account"})
+			out = append(out, frozenParty{a.cp, "involving a frozen account", "counterparty"})
 		}
 	}
 	if len(out) == 0 && a.signer != nil {
-		out = append(out, frozenParty{a.signer, "involving a frozen account"})
+		out = append(out, frozenParty{a.signer, "involving a frozen account", "signer"})
 	}
 	return out, nil
 }

@@ -166,9 +166,26 @@ func (e *Env) putLVDay(ctx context.Context, d *lvDay, r Range) error {
 	return nil
 }
 
-// lvNote is a movement's evidence for the account on side ("paid" or "received").
-func lvNote(m *coinMove, side string) Evidence {
-	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: fmt.Sprintf("%s %s (%s)", side, coin(m.amount), m.kind)}
+// lvNote is movement m as evidence for account a, on its side ("paid" or "received"): the
+// account with its day's sum before and after m, which is what the rule reads, and the
+// other party.
+func (e *Env) lvNote(a []byte, m *coinMove, side string, after int64) Evidence {
+	role := "to"
+	if side == "paid" {
+		role = "from"
+	}
+	accts := make([]EvidenceAccount, 0, 2)
+	accts = append(accts, e.mover(a, role, ledger.CoinSymbol, m.amount).around(after-m.amount, after))
+	other, otherRole := m.to, "to"
+	if role == "to" {
+		other, otherRole = m.from, "from"
+	}
+	if other != nil {
+		accts = append(accts, e.party(other, otherRole))
+	}
+	return Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Accounts: accts,
+		Note: fmt.Sprintf("%s %s in %s; the account's sum for the day went from %s to %s",
+			side, coin(m.amount), coinMoveText(m.kind), coin(after-m.amount), coin(after))}
 }
 
 // lvEval is the evaluation of the large-value rule of the accounts of kind (institution,
@@ -264,13 +281,15 @@ type lvAcctDay struct {
 type lvMark struct {
 	m    *coinMove
 	note string
+	// after is the account's sum for the day after m.
+	after int64
 }
 
 // add counts m, on the account's side note.
 func (ad *lvAcctDay) add(m *coinMove, note string) {
 	ad.sum += m.amount
 	ad.count++
-	ad.trail = append(ad.trail, lvMark{m, note})
+	ad.trail = append(ad.trail, lvMark{m, note, ad.sum})
 	if len(ad.trail) > 2*maxEvidence {
 		ad.trail = append(ad.trail[:0], ad.trail[len(ad.trail)-maxEvidence:]...)
 	}
@@ -281,7 +300,7 @@ func lvFinding(e *Env, kind string, threshold int64, a []byte, m *coinMove, ad *
 	t := ad.trail
 	ev := make([]Evidence, 0, maxEvidence)
 	for _, x := range t[max(0, len(t)-maxEvidence):] {
-		ev = append(ev, lvNote(x.m, x.note))
+		ev = append(ev, e.lvNote(a, x.m, x.note, x.after))
 	}
 	dayText := marketDay(m.time)
 	return Finding{
@@ -319,14 +338,19 @@ func (e *Env) lvEarlierEvidence(ctx context.Context, d *lvDay, r Range, out []Fi
 	}
 	for _, i := range short {
 		a := bySubject[out[i].Subject]
+		// earlier is all the account moved that day before the range, in order: its sums
+		// run from zero.
 		var ev []Evidence
+		var sum int64
 		for j := range earlier {
 			m := &earlier[j]
 			if bytes.Equal(m.from, a) {
-				ev = append(ev, lvNote(m, "paid"))
+				sum += m.amount
+				ev = append(ev, e.lvNote(a, m, "paid", sum))
 			}
 			if bytes.Equal(m.to, a) {
-				ev = append(ev, lvNote(m, "received"))
+				sum += m.amount
+				ev = append(ev, e.lvNote(a, m, "received", sum))
 			}
 		}
 		keep := maxEvidence - len(out[i].Evidence)

@@ -8,7 +8,10 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
 // MatchedParams are the parameters of MATCHED.
@@ -57,7 +60,7 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 	// instead of every trade of the window.
 	type side struct{ asset, owner string }
 	byBuyer, bySeller := map[side][]int{}, map[side][]int{}
-	var out []Finding
+	var pairs [][2]*trade
 	var cands []int
 	for j := range ts {
 		b := &ts[j]
@@ -81,32 +84,58 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 			if a.height < r.From && b.height < r.From {
 				continue
 			}
-			if f, ok := matchedPair(e, p, a, b); ok {
-				out = append(out, f)
+			if matchedPair(e, p, a, b) {
+				pairs = append(pairs, [2]*trade{a, b})
 			}
 		}
+	}
+	return e.matchedFindings(ctx, p, pairs)
+}
+
+// matchedFindings reports the pairs of trades matchedPair accepted.
+func (e *Env) matchedFindings(ctx context.Context, p *MatchedParams, pairs [][2]*trade) ([]Finding, error) {
+	assets := make([]string, 0, len(pairs))
+	for _, pr := range pairs {
+		assets = append(assets, pr[0].asset)
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
+		return nil, err
+	}
+	out := make([]Finding, 0, len(pairs))
+	for _, pr := range pairs {
+		out = append(out, e.matchedFinding(p, pr[0], pr[1]))
 	}
 	return out, nil
 }
 
-// matchedPair reports the trades a and b, b the later, if one owner is on opposite sides of
-// them and their sizes and prices agree within the tolerance.
-func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
-	var linked []byte
-	switch {
-	case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
-		linked = e.acct(a.buyer).owner
-	case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
-		linked = e.acct(a.seller).owner
-	default:
-		return Finding{}, false
+// matchedPair reports whether one owner is on opposite sides of the trades a and b, b the
+// later, and their sizes and prices agree within the tolerance.
+func matchedPair(e *Env, p *MatchedParams, a, b *trade) bool {
+	if _, _, _, ok := matchedLink(e, a, b); !ok {
+		return false
 	}
 	qa, qb := big.NewInt(a.qty), big.NewInt(b.qty)
 	pa := new(big.Int).Mul(big.NewInt(a.cash), qb) // prices compared as cash·qty of the other
 	pb := new(big.Int).Mul(big.NewInt(b.cash), qa)
-	if !withinBP(qa, qb, p.ToleranceBP) || !withinBP(pa, pb, p.ToleranceBP) {
-		return Finding{}, false
+	return withinBP(qa, qb, p.ToleranceBP) && withinBP(pa, pb, p.ToleranceBP)
+}
+
+// matchedLink returns the owner on opposite sides of a and b, and its account in b (the
+// later trade, which tripped the rule) and in a.
+func matchedLink(e *Env, a, b *trade) (owner []byte, inB, inA []byte, ok bool) {
+	switch {
+	case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
+		return e.acct(a.buyer).owner, b.seller, a.buyer, true
+	case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
+		return e.acct(a.seller).owner, b.buyer, a.seller, true
 	}
+	return nil, nil, nil, false
+}
+
+// matchedFinding reports the matched trades a and b, b the later. Its members are those of
+// the owner's two accounts, not of the clients on the other sides.
+func (e *Env) matchedFinding(p *MatchedParams, a, b *trade) Finding {
+	linked, inB, inA, _ := matchedLink(e, a, b)
 	first, second := a, b
 	if bytes.Compare(second.id, first.id) < 0 { // the order of their hex forms
 		first, second = second, first
@@ -117,13 +146,44 @@ func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
 	}
 	return Finding{
 		SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
-		Member: e.acct(b.buyer).sponsor, Asset: a.asset, Height: h, Time: at, LastHeight: h,
-		Summary: fmt.Sprintf("two trades in %s %s apart, sizes %d and %d, one owner on opposite sides", a.asset, b.time.Sub(a.time), a.qty, b.qty),
+		Member: e.acct(inB).sponsor, Members: []string{e.acct(inA).sponsor}, Asset: a.asset, Height: h, Time: at, LastHeight: h,
+		Summary: fmt.Sprintf("two trades in %s %s apart, of %s and %s, one owner on opposite sides",
+			a.asset, durationText(b.time.Sub(a.time)), e.amount(a.qty, a.asset), e.amount(b.qty, b.asset)),
 		Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
 			"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
-		Evidence: []Evidence{
-			{Tx: hashHex(first.id), Height: first.height, Time: first.time, Note: fmt.Sprintf("%s: %s sold %d for %s to %s", first.kind, addrHex(first.seller), first.qty, coin(first.cash), addrHex(first.buyer))},
-			{Tx: hashHex(second.id), Height: second.height, Time: second.time, Note: fmt.Sprintf("%s: %s sold %d for %s to %s", second.kind, addrHex(second.seller), second.qty, coin(second.cash), addrHex(second.buyer))},
-		},
-	}, true
+		Evidence: []Evidence{e.tradeEvidence(first), e.tradeEvidence(second)},
+	}
 }
+
+// tradeEvidence is a trade as evidence: who sold how much to whom, for what.
+func (e *Env) tradeEvidence(t *trade) Evidence {
+	return Evidence{Tx: hashHex(t.id), Height: t.height, Time: t.time,
+		Note: fmt.Sprintf("%s: %s sold %s for %s to %s", tradeKindText(t.kind), addrHex(t.seller), e.amount(t.qty, t.asset),
+			tradeCashText(t), addrHex(t.buyer)),
+		Accounts: []EvidenceAccount{e.mover(t.seller, "seller", t.asset, t.qty), e.mover(t.buyer, "buyer", t.asset, t.qty)}}
+}
+
+// tradeKindText is a trade's kind in words.
+func tradeKindText(kind string) string {
+	if kind == "gateway" {
+		return "gateway settlement"
+	}
+	return "DvP"
+}
+
+// tradeCashText is a trade's price in its currency: the coin for a DvP, yuan paid off-chain
+// for a gateway settlement.
+func tradeCashText(t *trade) string {
+	if t.kind == "gateway" {
+		return fiatText(t.cash)
+	}
+	return coin(t.cash)
+}
+
+// fiatText is an amount of yuan paid off-chain, counted in fen like the coin: "10.00 CNY".
+func fiatText(v int64) string {
+	return strings.TrimSuffix(coin(v), ledger.CoinSymbol) + fiatSymbol
+}
+
+// fiatSymbol labels a gateway settlement's off-chain payment.
+const fiatSymbol = "CNY"

@@ -1,9 +1,11 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
@@ -130,13 +132,26 @@ type rapidEvent struct {
 	note *Evidence
 }
 
-func (c *rapidEvent) evidence() Evidence {
+// evidence is the event as evidence about its account: what the account received or sent,
+// from or to whom.
+func (c *rapidEvent) evidence(e *Env) Evidence {
 	if c.note == nil {
-		note := fmt.Sprintf("received %s (%s)", coin(c.amt), c.m.kind)
+		m := c.m
+		accts := make([]EvidenceAccount, 0, 2)
+		note := fmt.Sprintf("received %s in %s", coin(c.amt), coinMoveText(m.kind))
 		if c.amt < 0 {
-			note = fmt.Sprintf("sent %s (%s)", coin(-c.amt), c.m.kind)
+			note = fmt.Sprintf("sent %s in %s", coin(-c.amt), coinMoveText(m.kind))
+			accts = append(accts, e.mover(m.from, "from", ledger.CoinSymbol, m.amount))
+			if m.to != nil {
+				accts = append(accts, e.party(m.to, "to"))
+			}
+		} else {
+			accts = append(accts, e.mover(m.to, "to", ledger.CoinSymbol, m.amount))
+			if m.from != nil {
+				accts = append(accts, e.party(m.from, "from"))
+			}
 		}
-		c.note = &Evidence{Tx: hashHex(c.m.hash), Height: c.m.height, Time: c.m.time, Note: note}
+		c.note = &Evidence{Tx: hashHex(m.hash), Height: m.height, Time: m.time, Note: note, Accounts: accts}
 	}
 	return *c.note
 }
@@ -174,10 +189,11 @@ func (s *rapidScan) run(e *Env, moves []coinMove) []Finding {
 			if side.sign > 0 || m.height < s.r.From || s.done[k+string(m.hash)] {
 				continue
 			}
-			f := s.debit(k, m, list)
+			f := s.debit(e, k, m, list)
 			if f == nil {
 				continue
 			}
+			s.balanceAround(f, moves, i)
 			s.done[k+string(m.hash)] = true
 			a := e.acct(side.a)
 			f.SubjectKind, f.Subject, f.Member, f.Asset = SubjectAccount, addrHex(side.a), a.sponsor, ledger.CoinSymbol
@@ -187,6 +203,43 @@ func (s *rapidScan) run(e *Env, moves []coinMove) []Finding {
 		}
 	}
 	return out
+}
+
+// balanceAround puts on the evidence of the debit moves[i], the last of f's, the paying
+// account's coin balance before and after the debit's block: the balance after it is what
+// the rule reads, and the one before is it less what the block moved in and out.
+func (s *rapidScan) balanceAround(f *Finding, moves []coinMove, i int) {
+	m := &moves[i]
+	after, known := s.after.at(m.from, m.height)
+	last := len(f.Evidence) - 1
+	if !known || last < 0 || len(f.Evidence[last].Accounts) == 0 {
+		return
+	}
+	var net int64
+	for j := i; j >= 0 && moves[j].height == m.height; j-- {
+		net += blockNet(&moves[j], m.from)
+	}
+	for j := i + 1; j < len(moves) && moves[j].height == m.height; j++ {
+		net += blockNet(&moves[j], m.from)
+	}
+	ev := f.Evidence[last]
+	// The event's evidence is shared with the later debits of the window: copy before setting.
+	ev.Accounts = slices.Clone(ev.Accounts)
+	ev.Accounts[0] = ev.Accounts[0].around(after-net, after)
+	ev.Note += fmt.Sprintf("; the account held %s before the block and %s after it", coin(after-net), coin(after))
+	f.Evidence[last] = ev
+}
+
+// blockNet is what move m added to account a's balance: its credit less its debit.
+func blockNet(m *coinMove, a []byte) int64 {
+	var n int64
+	if bytes.Equal(m.to, a) {
+		n += m.amount
+	}
+	if bytes.Equal(m.from, a) {
+		n -= m.amount
+	}
+	return n
 }
 
 // enter adds m to account k's window as a credit (sign 1) or a debit (-1), drops the
@@ -210,7 +263,7 @@ func (s *rapidScan) enter(k string, m *coinMove, sign int64) []*rapidEvent {
 
 // debit checks account k's debit m, the last event of its window list, and returns what it
 // trips, with its figures and evidence, or nil.
-func (s *rapidScan) debit(k string, m *coinMove, list []*rapidEvent) *Finding {
+func (s *rapidScan) debit(e *Env, k string, m *coinMove, list []*rapidEvent) *Finding {
 	// The account's holding after the debit's block.
 	bal, known := s.after.at(m.from, m.height)
 	if known && bal*100 > s.credits[k]*s.p.LeftPct {
@@ -227,7 +280,7 @@ func (s *rapidScan) debit(k string, m *coinMove, list []*rapidEvent) *Finding {
 	// Only the last maxEvidence events are kept (capEvidence): make only those.
 	trail := make([]Evidence, 0, min(len(list), maxEvidence))
 	for _, c := range list[max(0, len(list)-maxEvidence):] {
-		trail = append(trail, c.evidence())
+		trail = append(trail, c.evidence(e))
 	}
 	tripped.Evidence = trail
 	return tripped

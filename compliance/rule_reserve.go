@@ -19,6 +19,9 @@ type coinEvent struct {
 	hash   []byte
 	kind   string // attest, mint, burn
 	amount int64
+	// signer signed the transaction (the issuer's or attestor's operator key); to is a
+	// mint's recipient.
+	signer, to []byte
 }
 
 // evalReserve reports (a) each coin mint not preceded, since the previous mint, by an
@@ -100,15 +103,15 @@ func (e *Env) coinEvents(ctx context.Context, r Range) ([]coinEvent, error) {
 	var evs []coinEvent
 	err := e.scan(ctx, "coin events", func(rows pgx.Rows) error {
 		var ev coinEvent
-		if err := rows.Scan(&ev.height, &ev.idx, &ev.time, &ev.hash, &ev.kind, &ev.amount); err != nil {
+		if err := rows.Scan(&ev.height, &ev.idx, &ev.time, &ev.hash, &ev.kind, &ev.amount, &ev.signer, &ev.to); err != nil {
 			return err
 		}
 		evs = append(evs, ev)
 		return nil
-	}, `SELECT a.height, a.tx_idx, a.block_time, coalesce(t.hash, ''::bytea), 'attest', a.amount
+	}, `SELECT a.height, a.tx_idx, a.block_time, coalesce(t.hash, ''::bytea), 'attest', a.amount, t.signer, NULL::bytea
 			FROM reserve_attestations a LEFT JOIN transactions t ON t.block_time = a.block_time AND t.height = a.height AND t.idx = a.tx_idx
 			WHERE a.height BETWEEN $2 AND $3
-		UNION ALL SELECT height, idx, block_time, hash, type, amount FROM transactions
+		UNION ALL SELECT height, idx, block_time, hash, type, amount, signer, CASE WHEN type = 'mint' THEN counterparty END FROM transactions
 			WHERE type IN ('mint', 'burn') AND code = 0 AND asset = $1 AND block_time BETWEEN $4 AND $5 AND height BETWEEN $2 AND $3
 		ORDER BY 1, 2`, ledger.CoinSymbol, r.From, r.To, r.FromTime, r.ToTime)
 	if err != nil {
@@ -137,11 +140,26 @@ func (f *reserveFold) event(ev *coinEvent) {
 				Height: ev.height, Time: ev.time, LastHeight: ev.height,
 				Summary:  fmt.Sprintf("mint of %s: %s (supply %s, reserve %s)", coin(ev.amount), why, coin(f.supply), coin(f.reserve)),
 				Figures:  map[string]any{"minted": ev.amount, "supply": f.supply, "reserve": f.reserve, "reserve_raised": f.raised},
-				Evidence: []Evidence{{Tx: hashHex(ev.hash), Height: ev.height, Time: ev.time, Note: why}},
+				Evidence: []Evidence{f.mintEvidence(ev, why)},
 			})
 		}
 		f.raised = false
 	}
+}
+
+// mintEvidence is a mint the reserve does not back, folded: its signer (the issuer's
+// operator), its recipient, and the supply before and after it against the reserve.
+func (f *reserveFold) mintEvidence(ev *coinEvent, why string) Evidence {
+	var accts []EvidenceAccount
+	if ev.signer != nil {
+		accts = append(accts, EvidenceAccount{Address: addrHex(ev.signer), Role: "signer"})
+	}
+	if ev.to != nil {
+		accts = append(accts, EvidenceAccount{Address: addrHex(ev.to), Role: "to", Asset: ledger.CoinSymbol, Amount: int64p(ev.amount)})
+	}
+	return Evidence{Tx: hashHex(ev.hash), Height: ev.height, Time: ev.time, Accounts: accts,
+		Note: fmt.Sprintf("minted %s: the coin supply went from %s to %s against an attested reserve of %s; %s",
+			coin(ev.amount), coin(f.supply-ev.amount), coin(f.supply), coin(f.reserve), why)}
 }
 
 // endBlock reports the block end h (at time t) where the supply first exceeds the reserve.
@@ -151,9 +169,10 @@ func (f *reserveFold) endBlock(h int64, t time.Time) {
 		f.out = append(f.out, Finding{
 			SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: fmt.Sprintf("uncovered:%d", h), Asset: ledger.CoinSymbol,
 			Height: h, Time: t, LastHeight: h,
-			Summary:  fmt.Sprintf("coin supply %s above the attested reserve %s at the end of block %d", coin(f.supply), coin(f.reserve), h),
-			Figures:  map[string]any{"supply": f.supply, "reserve": f.reserve, "shortfall": f.supply - f.reserve},
-			Evidence: []Evidence{{Height: h, Time: t, Note: "end of block"}},
+			Summary: fmt.Sprintf("coin supply %s above the attested reserve %s at the end of block %d", coin(f.supply), coin(f.reserve), h),
+			Figures: map[string]any{"supply": f.supply, "reserve": f.reserve, "shortfall": f.supply - f.reserve},
+			Evidence: []Evidence{{Height: h, Time: t, Note: fmt.Sprintf("at the end of the block the coin supply is %s and the last attested reserve %s, %s short",
+				coin(f.supply), coin(f.reserve), coin(f.supply-f.reserve))}},
 		})
 	}
 	f.covered = now

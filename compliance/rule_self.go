@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/ledgerscope/ledgerscope/ledger"
 )
 
 // leg is a transfer leg with its transaction's hash.
@@ -58,10 +56,15 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 		return nil, err
 	}
 	addrs := make([][]byte, 0, 2*len(self))
+	assets := make([]string, 0, len(self))
 	for _, l := range self {
 		addrs = append(addrs, l.from, l.to)
+		assets = append(assets, l.asset)
 	}
 	if err := e.loadAccounts(ctx, addrs); err != nil {
+		return nil, err
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
 		return nil, err
 	}
 	byTx := map[string]int{}
@@ -69,7 +72,9 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 	for _, l := range self {
 		from := e.acct(l.from)
 		ev := Evidence{Tx: hashHex(l.hash), Height: l.height, Time: l.time,
-			Note: fmt.Sprintf("%s leg: %d %s from %s to %s", l.kind, l.amount, l.asset, addrHex(l.from), addrHex(l.to))}
+			Note: fmt.Sprintf("%s leg: %s from %s to %s, both accounts of one beneficial owner",
+				legText(l.kind), e.amount(l.amount, l.asset), addrHex(l.from), addrHex(l.to)),
+			Accounts: []EvidenceAccount{e.mover(l.from, "from", l.asset, l.amount), e.mover(l.to, "to", l.asset, l.amount)}}
 		key := string(l.hash) + string(from.owner)
 		to := e.acct(l.to)
 		if i, ok := byTx[key]; ok {
@@ -82,7 +87,7 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 			SubjectKind: SubjectOwner, Subject: ownerHex(from.owner), WindowKey: hashHex(l.hash), Member: from.sponsor,
 			Members: []string{from.sponsor, to.sponsor},
 			Asset:   l.asset, Height: l.height, Time: l.time, LastHeight: l.height,
-			Summary:  fmt.Sprintf("%s of %s between two accounts of one beneficial owner", l.kind, amountText(l.amount, l.asset)),
+			Summary:  fmt.Sprintf("%s of %s between two accounts of one beneficial owner", legText(l.kind), e.amount(l.amount, l.asset)),
 			Figures:  map[string]any{"from": addrHex(l.from), "to": addrHex(l.to), "amount": l.amount, "asset": l.asset},
 			Evidence: []Evidence{ev},
 		})
@@ -90,11 +95,15 @@ func evalSelf(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, err
 	return out, nil
 }
 
-// amountText is an amount of an asset for a summary: the coin in its units, other assets in
-// their smallest unit, which is the unit of the securities the ledger issues.
-func amountText(amount int64, asset string) string {
-	if asset == ledger.CoinSymbol {
-		return coin(amount)
+// legText is a transfer leg's kind in words.
+func legText(kind string) string {
+	switch kind {
+	case "asset":
+		return "DvP asset leg"
+	case "cash":
+		return "DvP cash leg"
+	case "settlement":
+		return "gateway settlement delivery"
 	}
-	return fmt.Sprintf("%d %s", amount, asset)
+	return kind
 }

@@ -91,22 +91,45 @@ func evalSession(ctx context.Context, e *Env, sp *SessionParams, r Range) ([]Fin
 	if err != nil {
 		return nil, err
 	}
-	var out []Finding
-	for _, t := range ts {
+	var outside []*trade
+	var assets []string
+	for i := range ts {
+		t := &ts[i]
 		if t.kind != "dvp" {
 			continue // gateway settlements are off-exchange
 		}
-		venue := t.venue
-		if sp.inSession(venue, t.time) {
+		if sp.inSession(t.venue, t.time) {
 			continue
 		}
+		outside = append(outside, t)
+		assets = append(assets, t.asset)
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
+		return nil, err
+	}
+	out := make([]Finding, 0, len(outside))
+	for _, t := range outside {
+		venue := t.venue
 		out = append(out, Finding{
 			SubjectKind: SubjectMember, Subject: venue, WindowKey: hashHex(t.id), Member: venue, Asset: t.asset,
 			Height: t.height, Time: t.time, LastHeight: t.height,
-			Summary:  fmt.Sprintf("DvP in %s at %s %s, outside the venue's session (%s)", t.asset, venue, t.time.In(shanghai).Format("Mon 15:04"), sp.Sessions[venue]),
-			Figures:  map[string]any{"venue": venue, "local_time": t.time.In(shanghai).Format(time.DateTime), "sessions": sp.Sessions[venue]},
-			Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time, Note: fmt.Sprintf("%d %s for %s", t.qty, t.asset, coin(t.cash))}},
+			Summary: fmt.Sprintf("DvP in %s at %s %s, outside the venue's session hours (%s)",
+				t.asset, venue, t.time.In(shanghai).Format("Mon 15:04 MST"), sessionsText(sp.Sessions[venue])),
+			Figures: map[string]any{"venue": venue, "local_time": t.time.In(shanghai).Format(time.DateTime), "sessions": sp.Sessions[venue]},
+			Evidence: []Evidence{{Tx: hashHex(t.id), Height: t.height, Time: t.time,
+				Note: fmt.Sprintf("DvP at %s, %s: %s sold %s for %s to %s", venue, timeText(t.time), addrHex(t.seller),
+					e.amount(t.qty, t.asset), coin(t.cash), addrHex(t.buyer)),
+				Accounts: []EvidenceAccount{e.mover(t.seller, "seller", t.asset, t.qty), e.mover(t.buyer, "buyer", t.asset, t.qty)}}},
 		})
 	}
 	return out, nil
+}
+
+// sessionsText is a venue's session hours for a summary: "09:30-11:30, 13:00-15:00 CST", or
+// "none" for a venue without sessions.
+func sessionsText(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return strings.ReplaceAll(s, ",", ", ") + " CST"
 }

@@ -49,6 +49,13 @@ func evalSettleFail(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Findin
 	if err != nil {
 		return nil, err
 	}
+	assets := make([]string, 0, len(ss))
+	for _, s := range ss {
+		assets = append(assets, s.asset)
+	}
+	if err := e.loadDecimals(ctx, assets); err != nil {
+		return nil, err
+	}
 	var out []Finding
 	for _, s := range ss {
 		if err := e.loadAccounts(ctx, [][]byte{s.seller}); err != nil {
@@ -58,13 +65,17 @@ func evalSettleFail(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Findin
 		if s.state != "failed" || s.ch > r.To {
 			h, t, what = r.To, r.ToTime, "still locked after its deadline"
 		}
+		qty := e.amount(s.qty, s.asset)
 		out = append(out, Finding{
 			SubjectKind: SubjectAccount, Subject: addrHex(s.seller), WindowKey: hashHex(s.id), Member: e.acct(s.seller).sponsor,
 			Asset: s.asset, Height: h, Time: t, LastHeight: h,
-			Summary: fmt.Sprintf("gateway settlement of %d %s through %s %s", s.qty, s.asset, s.gateway, what),
+			Summary: fmt.Sprintf("gateway settlement of %s against %s through %s %s", qty, fiatText(s.cash), s.gateway, what),
 			Figures: map[string]any{"quantity": s.qty, "fiat": s.cash, "deadline": s.deadline, "state": s.state, "buyer": addrHex(s.buyer)},
 			Evidence: []Evidence{
-				{Tx: hashHex(s.id), Height: s.oh, Time: s.ot, Note: fmt.Sprintf("locked %d %s, deadline %s", s.qty, s.asset, s.deadline.UTC().Format(time.RFC3339))},
+				{Tx: hashHex(s.id), Height: s.oh, Time: s.ot,
+					Note: fmt.Sprintf("%s locked %s for %s, who is to pay %s through %s by %s", addrHex(s.seller), qty, addrHex(s.buyer),
+						fiatText(s.cash), s.gateway, timeText(s.deadline)),
+					Accounts: []EvidenceAccount{e.mover(s.seller, "seller", s.asset, s.qty), e.mover(s.buyer, "buyer", s.asset, s.qty)}},
 				{Height: h, Time: t, Note: what},
 			},
 		})

@@ -182,14 +182,15 @@ func structFinding(e *Env, p *StructParams, owner []byte, t int64, m *coinMove, 
 	for _, h := range win {
 		members = append(members, e.acct(h.from).sponsor)
 		ev = append(ev, Evidence{Tx: hashHex(h.hash), Height: h.height, Time: h.time,
-			Note: fmt.Sprintf("%s paid %s to %s", addrHex(h.from), coin(h.amount), addrHex(h.to))})
+			Note:     fmt.Sprintf("%s paid %s to %s in %s", addrHex(h.from), coin(h.amount), addrHex(h.to), coinMoveText(h.kind)),
+			Accounts: []EvidenceAccount{e.mover(h.from, "from", ledger.CoinSymbol, h.amount), e.party(h.to, "to")}})
 	}
 	return Finding{
 		SubjectKind: SubjectOwner, Subject: ownerHex(owner), Member: e.acct(win[0].from).sponsor, Members: members, Asset: ledger.CoinSymbol,
 		WindowKey: fmt.Sprintf("T%d:%s", t, hashHex(win[0].hash)),
 		Height:    m.height, Time: m.time, LastHeight: m.height,
-		Summary: fmt.Sprintf("owner made %d transfers each in [%d%%, 100%%) of %s within %s, together %s",
-			n, p.RatioBP/100, coin(t), time.Duration(p.WindowSeconds)*time.Second, coin(sum)),
+		Summary: fmt.Sprintf("owner made %d transfers each in [%s, 100%%) of %s within %s, together %s",
+			n, bpText(p.RatioBP), coin(t), durationText(time.Duration(p.WindowSeconds)*time.Second), coin(sum)),
 		Figures:  map[string]any{"count": n, "sum": sum, "threshold": t, "ratio_bp": p.RatioBP, "window_seconds": p.WindowSeconds},
 		Evidence: capEvidence(ev),
 	}

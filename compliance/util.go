@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ledgerscope/ledgerscope/ledger"
@@ -55,19 +56,62 @@ func coin[T ~int64 | ~uint64](v T) string {
 	return ledger.FormatAmount(uint64(v), ledger.CoinDecimals) + " " + ledger.CoinSymbol
 }
 
-// durationText is a window in words: "1 hour", "5 days", "90 minutes", "45 seconds".
+// bpText is a share in basis points as a percentage: "90%", "1.25%".
+func bpText(bp int64) string {
+	if bp%100 == 0 {
+		return fmt.Sprintf("%d%%", bp/100)
+	}
+	if bp < 0 {
+		return "-" + ledger.FormatAmount(uint64(-bp), 2) + "%"
+	}
+	return ledger.FormatAmount(uint64(bp), 2) + "%"
+}
+
+// durationText is a window or a gap in words: "1 hour", "5 days", "90 minutes", "45
+// seconds"; one that no unit above a second divides is counted in its parts, "31 days 1
+// second". Parts of a second are dropped: block times are what the rules compare, and a
+// reviewer reads seconds.
 func durationText(d time.Duration) string {
-	for _, u := range []struct {
+	if d < 0 {
+		return "minus " + durationText(-d)
+	}
+	if d < time.Second {
+		if d == 0 {
+			return "0 seconds"
+		}
+		return "less than a second"
+	}
+	d = d.Truncate(time.Second)
+	units := []struct {
 		d    time.Duration
 		name string
-	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
-		if d >= u.d && d%u.d == 0 {
-			n := int64(d / u.d)
-			if n == 1 {
-				return "1 " + u.name
-			}
-			return fmt.Sprintf("%d %ss", n, u.name)
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
+	for _, u := range units[:3] {
+		if d%u.d == 0 {
+			return countText(int64(d/u.d), u.name)
 		}
 	}
-	return d.String()
+	if d < time.Minute {
+		return countText(int64(d/time.Second), "second")
+	}
+	var parts []string
+	for _, u := range units {
+		if n := int64(d / u.d); n > 0 {
+			parts = append(parts, countText(n, u.name))
+			d -= time.Duration(n) * u.d
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// DurationText is a duration in words as the rules write it in summaries: "5 days", "90
+// minutes", "31 days 1 second".
+func DurationText(d time.Duration) string { return durationText(d) }
+
+// countText is "1 day", "5 days".
+func countText(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

@@ -21,8 +21,9 @@ type Violation struct {
 	Subject     string `gorm:"column:subject"`
 	WindowKey   string `gorm:"column:window_key"`
 	Member      string `gorm:"column:member"`
-	// Members is every member sponsoring an account in the subject or the evidence: the
-	// members whose scope the violation is in.
+	// Members is every member sponsoring an account of the subject that took part: the
+	// members whose scope the violation is in. A counterparty named in the evidence does not
+	// bring its member in (docs/rules.md, Evidence).
 	Members    StringList      `gorm:"column:members;type:text[]"`
 	Asset      string          `gorm:"column:asset"`
 	Height     int64           `gorm:"column:height"`

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgerscope/ledgerscope/appdb"
 	"github.com/ledgerscope/ledgerscope/compliance"
+	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/store"
 )
 
@@ -24,9 +25,12 @@ func newViolationsCmd() *cobra.Command {
 		Use:   "list",
 		Short: "Violations, newest first, with their figures (and evidence with --evidence)",
 		Long: `Violations, newest first: one line of fields, then the summary (and with --evidence the
-figures and each piece of evidence) indented below it. Lines fit 120 columns: long subjects,
-hashes and addresses are shortened to their first 8 digits, and long texts wrap; --wide prints
-them whole, one line each. Times are in Asia/Shanghai (CST), where the rules count their days.`,
+figures and each piece of evidence, with the accounts it names, their member and role)
+indented below it. Lines fit 120 columns: long subjects, hashes and addresses are shortened to
+their first 8 digits, and long texts wrap; --wide prints them whole, one line each. Amounts
+are in their asset's units, shares in percent, accounts named by their key in <home>/keys
+where there is one; --raw prints the figures' integers and hex addresses. Times are in
+Asia/Shanghai (CST), where the rules count their days.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkRuleID(f.RuleID); err != nil {
@@ -40,6 +44,11 @@ them whole, one line each. Times are in Asia/Shanghai (CST), where the rules cou
 				vs, err := d.Violations(ctx, f)
 				if err != nil {
 					return err
+				}
+				if opt.evidence {
+					if opt.show, err = violationsDisplay(ctx, d.DB, opt); err != nil {
+						return err
+					}
 				}
 				out := cmd.OutOrStdout()
 				if err := printViolationList(out, vs, opt); err != nil {
@@ -60,9 +69,24 @@ them whole, one line each. Times are in Asia/Shanghai (CST), where the rules cou
 	list.Flags().IntVar(&f.Limit, "limit", 50, "page size (1 to 1000)")
 	list.Flags().BoolVar(&opt.evidence, "evidence", false, "print figures and evidence")
 	list.Flags().BoolVar(&opt.wide, "wide", false, "print subjects, hashes and texts whole, one line each")
+	list.Flags().BoolVar(&opt.raw, "raw", false, "print figures and evidence amounts as integers in the smallest unit and accounts as hex, for scripts")
+	list.Flags().StringVar(&opt.home, "home", "var/devnet", "directory whose keys/ names accounts")
 	addDBFlags(list, &db)
 	cmd.AddCommand(list)
 	return cmd
+}
+
+// violationsDisplay renders the evidence's amounts in the synced assets' units and names
+// the accounts of the keys in the home.
+func violationsDisplay(ctx context.Context, db *store.DB, opt violationListOptions) (*display, error) {
+	decimals, err := storeDecimals(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := decimals[ledger.CoinSymbol]; !ok {
+		decimals[ledger.CoinSymbol] = ledger.CoinDecimals
+	}
+	return newDisplay(opt.raw, decimals, opt.home)
 }
 
 // checkRuleID refuses a rule id the compliance registry does not know; empty is no filter.
