@@ -4,7 +4,7 @@ BIN       := bin/ledgerscope
 PKGS      := ./...
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test vet fmt-check bench soak fuzz clean
+.PHONY: all build run test vet fmt-check bench soak fuzz clean browser
 
 all: build
 
@@ -21,8 +21,17 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: fmt-check vet
-	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+# The browser tests drive Debian's Chromium; installed once, as root or through sudo.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get install -y -q chromium fonts-noto-cjk >/dev/null || \
+		{ $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }; }
+
+# Screenshots of the browser tests are kept in var/screenshots.
+test: fmt-check vet browser
+	LEDGERSCOPE_REQUIRE_BROWSER=1 LEDGERSCOPE_SCREENSHOTS=$(CURDIR)/var/screenshots \
+		$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
 
 bench: build
 	./$(BIN) bench

@@ -8,6 +8,7 @@ package appdb
 import (
 	"context"
 	"log/slog"
+	"net/url"
 
 	"github.com/ledgerscope/ledgerscope/migrations"
 	"github.com/ledgerscope/ledgerscope/pgserver"
@@ -47,6 +48,15 @@ type DB struct {
 
 // URL is the connection string of the application database, for people (psql) to use.
 func (d *DB) URL() string { return d.url }
+
+// RedactedURL is URL with any password hidden, for banners and logs.
+func (d *DB) RedactedURL() string {
+	u, err := url.Parse(d.url)
+	if err != nil {
+		return "(unprintable database URL)"
+	}
+	return u.Redacted()
+}
 
 // Close closes the pool and stops a private cluster this process started.
 func (d *DB) Close() {

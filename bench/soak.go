@@ -101,7 +101,7 @@ func Soak(ctx context.Context, cfg SoakConfig, dir string, basePort int, w io.Wr
 		name: "demo", home: home, nodeHome: filepath.Join(home, "szfe"), db: urls[soakDBDemo],
 		rpc: fmt.Sprintf("http://127.0.0.1:%d", basePort+1), pprof: fmt.Sprintf("127.0.0.1:%d", basePort+90),
 		args: []string{"devnet", "--home", home, "--sync", "--load-rate", strconv.FormatFloat(cfg.Rate, 'f', -1, 64),
-			"--base-port", strconv.Itoa(basePort), "--report-every", "1m"},
+			"--base-port", strconv.Itoa(basePort), "--report-every", "1m", "--http-listen", fmt.Sprintf("127.0.0.1:%d", basePort+80)},
 	}
 	progress("soak: the demo stack at %.0f tx/s for %s", cfg.Rate, cfg.Duration)
 	stopDemo, err := demo.start(ctx)
@@ -121,7 +121,8 @@ func Soak(ctx context.Context, cfg SoakConfig, dir string, basePort int, w io.Wr
 		name: "portal", home: portalHome, nodeHome: portalHome, db: urls[soakDBPortal],
 		rpc: fmt.Sprintf("http://127.0.0.1:%d", basePort+71), pprof: fmt.Sprintf("127.0.0.1:%d", basePort+91),
 		args: []string{"portal", "--home", portalHome, "--from-devnet", home, "--report-every", "1m",
-			"--p2p-listen", fmt.Sprintf("tcp://127.0.0.1:%d", basePort+70), "--rpc-listen", fmt.Sprintf("tcp://127.0.0.1:%d", basePort+71)},
+			"--p2p-listen", fmt.Sprintf("tcp://127.0.0.1:%d", basePort+70), "--rpc-listen", fmt.Sprintf("tcp://127.0.0.1:%d", basePort+71),
+			"--http-listen", fmt.Sprintf("127.0.0.1:%d", basePort+81)},
 	}
 	progress("soak: a portal following the demo for %s", cfg.Duration)
 	stopPortal, err := portal.start(ctx)

@@ -11,6 +11,7 @@ import (
 	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/node"
+	"github.com/ledgerscope/ledgerscope/server"
 )
 
 // Defaults of a portal.
@@ -51,6 +52,10 @@ type Config struct {
 	// HistoryBlocks is how many past heights the node's ledger answers queries at (its undo
 	// log on disk); 0 is ledger.DefaultHistoryBlocks, a negative value keeps none.
 	HistoryBlocks int64
+	// HTTPListen is where the web tier serves the pages and the API; empty: no web tier.
+	HTTPListen string
+	// TLS says the pages are reached over HTTPS (through a proxy): cookies are Secure.
+	TLS bool
 	// RetainBlocks is how many blocks the node keeps behind its tip once the sync has written
 	// them to PostgreSQL; 0 keeps every block.
 	RetainBlocks int64
@@ -148,5 +153,6 @@ func ForDevnet(net *devnet.Net, home string, db appdb.Config, every time.Duratio
 		LogEvery:    ledgersync.DefaultLogEvery,
 		ReportEvery: every,
 		FreshDB:     net.Fresh,
+		HTTPListen:  server.DefaultListen,
 	}
 }

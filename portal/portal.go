@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/cometbft/cometbft/types"
@@ -21,6 +22,7 @@ import (
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/ledgersync"
 	"github.com/ledgerscope/ledgerscope/node"
+	"github.com/ledgerscope/ledgerscope/server"
 )
 
 // Portal is a running full node, sync worker and rules runner, or the parts of it that run.
@@ -39,6 +41,8 @@ type Portal struct {
 	worker  *ledgersync.Worker
 	rules   *compliance.Runner
 	retain  retainer
+	web     *server.Server // nil without the web tier
+	webLn   net.Listener
 	// watchlist says what became of the devnet's demo watch list (--from-devnet), for people.
 	watchlist string
 
@@ -82,6 +86,9 @@ func (p *Portal) partList() []Part {
 	)
 	if p.cfg.Rules {
 		ps = append(ps, Part{Name: "compliance rules", Start: p.newRules, Run: p.runRules})
+	}
+	if p.cfg.HTTPListen != "" {
+		ps = append(ps, Part{Name: "web", Start: p.startWeb, Run: p.runWeb})
 	}
 	return ps
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -36,7 +35,7 @@ func (p *Portal) Describe(out io.Writer) {
 		line("following", "%s", c.NodeRPC)
 	}
 	if p.db != nil {
-		line("PostgreSQL", "%s", redactURL(p.db.URL()))
+		line("PostgreSQL", "%s", p.db.RedactedURL())
 		rules := "off"
 		if c.Rules {
 			rules = "evaluated behind the sync"
@@ -46,6 +45,9 @@ func (p *Portal) Describe(out io.Writer) {
 			line("watch list", "%s", p.watchlist)
 		}
 	}
+	if p.webLn != nil {
+		line("web", "%s (pages and /api/v1)", p.WebURL())
+	}
 }
 
 // rpcURL turns a listen address ("tcp://127.0.0.1:26657") into the URL clients dial.
@@ -54,15 +56,6 @@ func rpcURL(listen string) string {
 		return "http://" + rest
 	}
 	return listen
-}
-
-// redactURL hides a password in a database URL: the banner is no place for secrets.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unprintable database URL)"
-	}
-	return u.Redacted()
 }
 
 // Progress is one line of the node's and the sync's state.

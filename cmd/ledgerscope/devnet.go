@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 	"github.com/ledgerscope/ledgerscope/ledger"
 	"github.com/ledgerscope/ledgerscope/loadgen"
 	"github.com/ledgerscope/ledgerscope/portal"
+	"github.com/ledgerscope/ledgerscope/server"
 )
 
 // devnetFlags are the devnet command's options beyond the devnet's own.
@@ -26,6 +28,7 @@ type devnetFlags struct {
 	sync  bool
 	db    appdb.Config
 	load  loadgenFlags
+	web   string // with sync: the portal's pages
 }
 
 func newDevnetCmd() *cobra.Command {
@@ -65,7 +68,8 @@ listed. Stop with Ctrl-C.`,
 	fl.StringVar(&opts.Seed, "seed", opts.Seed, "seed of the demo keys (the load generator must match it)")
 	fl.IntVar(&opts.BasePort, "base-port", opts.BasePort, "P2P port of validator 0; validator i uses base+10i, RPC is base+1")
 	fl.DurationVar(&f.every, "report-every", 5*time.Second, "how often to print heights and throughput")
-	fl.BoolVar(&f.sync, "sync", false, "also run the portal's full node and replicate it into PostgreSQL")
+	fl.BoolVar(&f.sync, "sync", false, "also run the portal: its full node, the sync into PostgreSQL, the rules and the web pages")
+	fl.StringVar(&f.web, "http-listen", server.DefaultListen, "with --sync: host:port of the portal's pages and API; empty: none")
 	fl.Float64Var(&f.load.rate, "load-rate", 0, "submit generated traffic to validator 0 at this many tx/s (0: none)")
 	fl.Float64Var(&f.load.violations, "violations", 0.02, "with --load-rate: share of transactions that start a violation scenario")
 	fl.StringVar(&f.load.sessions, "sessions", "exchange", "with --load-rate: when venues trade, exchange (their hours, Asia/Shanghai: no DvP at night) or always (the SESSION rule then flags trades out of hours)")
@@ -91,7 +95,9 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 	var p *portal.Portal
 	if f.sync {
 		var err error
-		if p, err = portal.Start(ctx, portal.ForDevnet(net, opts.Home, f.db, f.every), log); err != nil {
+		pc := portal.ForDevnet(net, opts.Home, f.db, f.every)
+		pc.HTTPListen = f.web
+		if p, err = portal.Start(ctx, pc, log); err != nil {
 			return err
 		}
 		defer func() {
@@ -103,6 +109,9 @@ func runDevnet(ctx context.Context, out io.Writer, opts devnet.Options, f devnet
 		fmt.Fprintf(out, "  portal node    %s, re-executing every block\n", p.Node().P2PAddress())
 		fmt.Fprintf(out, "  PostgreSQL     %s\n", db.URL())
 		fmt.Fprintf(out, "  try            psql '%s' -c 'select height, tx_count, failed_count, time from blocks order by height desc limit 5'\n", db.URL())
+		if err := printPortalLogins(ctx, out, p, opts.Home); err != nil {
+			return err
+		}
 	}
 	if f.load.rate > 0 {
 		if err := startDevnetLoad(ctx, net, opts, f.load, p, out, log); err != nil {
@@ -221,4 +230,26 @@ func reportProgress(ctx context.Context, net *devnet.Net, p *portal.Portal, out 
 			txs, failed, last = 0, 0, now
 		}
 	}
+}
+
+// printPortalLogins seeds the demo users once the sync has written the members, and prints
+// the portal's address and a login for every role.
+func printPortalLogins(ctx context.Context, out io.Writer, p *portal.Portal, home string) error {
+	if p.WebURL() == "" {
+		return nil
+	}
+	logins, err := portal.SeedDemoUsers(ctx, p.Database().DB, home)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  portal         %s  (logins also in %s)\n", p.WebURL(), portal.DemoLoginsFile(home))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, l := range logins {
+		role := l.Role
+		if l.Member != "" {
+			role += " of " + l.Member
+		}
+		fmt.Fprintf(tw, "                 %s\t%s\tpassword %s\n", l.Username, role, l.Password)
+	}
+	return tw.Flush()
 }

@@ -83,6 +83,7 @@ lag. Stop it with Ctrl-C.`,
 	f.Int64Var(&c.HistoryBlocks, "history-blocks", 0, fmt.Sprintf("past heights the node's ledger answers queries at, its undo log on disk (0: %d, about a day; -1: none)", ledger.DefaultHistoryBlocks))
 	f.Int64Var(&c.RetainBlocks, "retain-blocks", 0, "blocks the node keeps behind its tip once the sync has written them to PostgreSQL (0: every block)")
 	addFollowFlags(cmd, &c)
+	addWebFlags(cmd, &c.HTTPListen, &c.TLS)
 	return cmd
 }
 

@@ -184,7 +184,7 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	}
 	first := startCmd(ctx, newPortalCmd, "--home", home, "--from-devnet", opts.Home,
 		"--p2p-listen", fmt.Sprintf("tcp://127.0.0.1:%d", port), "--rpc-listen", "tcp://"+rpcAddr,
-		"--report-every", "200ms")
+		"--report-every", "200ms", "--http-listen", "127.0.0.1:0")
 	half := len(tr.Load) / 2
 	top := submitPhases(ctx, t, v0, append(tr.Setup, tr.Load[:half]))
 	want := half
@@ -208,7 +208,7 @@ func TestPortalFollowsDevnet(t *testing.T) {
 	want += len(tr.Load) - half
 
 	// The second start prunes what the sync has written, keeping the last 3 blocks.
-	second := startCmd(ctx, newPortalCmd, "--home", home, "--report-every", "200ms", "--retain-blocks", "3")
+	second := startCmd(ctx, newPortalCmd, "--home", home, "--report-every", "200ms", "--retain-blocks", "3", "--http-listen", "127.0.0.1:0")
 	waitSynced(ctx, t, db, second, top)
 	checkDatabase(ctx, t, db, "http://"+rpcAddr, top, want)
 	waitPruned(ctx, t, db, "http://"+rpcAddr)

@@ -26,6 +26,8 @@ func newRootCmd() *cobra.Command {
 		newViolationsCmd(),
 		newReconcileCmd(),
 		newPortalCmd(),
+		newServeCmd(),
+		newUsersCmd(),
 	)
 	addPprofFlag(root)
 	return root

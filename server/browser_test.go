@@ -1,0 +1,133 @@
+package server
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browserFlags start Debian's Chromium headless on a closed network: without the
+// background-networking flags it tries to reach Google's hosts at every start.
+var browserFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+	chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+	chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(1366, 900),
+}
+
+// browser starts a headless Chromium for the test. Without one the test is skipped, unless
+// LEDGERSCOPE_REQUIRE_BROWSER is set (make test sets it, after installing Chromium).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("LEDGERSCOPE_CHROMIUM")
+	if path == "" {
+		path, _ = exec.LookPath("chromium")
+	}
+	if path == "" {
+		if os.Getenv("LEDGERSCOPE_REQUIRE_BROWSER") != "" {
+			t.Fatal("no chromium on PATH: install Debian's chromium package (make test does)")
+		}
+		t.Skip("no chromium on PATH: the browser tests need Debian's chromium package")
+	}
+	opts := append([]chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir())}, browserFlags...)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// shots is where screenshots are kept: LEDGERSCOPE_SCREENSHOTS, else the test's temporary
+// directory.
+func shots(t *testing.T) string {
+	dir := os.Getenv("LEDGERSCOPE_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// shoot saves a full-page screenshot.
+func shoot(dir, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		b, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
+	})
+}
+
+// signIn opens the sign-in page and signs in.
+func signIn(base, user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Navigate(base+"/login"), fillSignIn(user))
+}
+
+// fillSignIn fills the sign-in form on the page as a person would, and sends it.
+func fillSignIn(user string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+	)
+}
+
+// text reads an element's visible text.
+func text(ctx context.Context, t *testing.T, sel string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// do runs steps or fails the test.
+func do(ctx context.Context, t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserSignInAndLanguage signs in through the form in Chromium as a regulator and as a
+// member user, opens their pages, and switches to Chinese and back.
+func TestBrowserSignInAndLanguage(t *testing.T) {
+	ctx := browser(t)
+	p := newTestPortal(t)
+	dir := shots(t)
+	// Sent to sign in on the way to a page, and brought back to it after.
+	do(ctx, t, chromedp.Navigate(p.http.URL+"/status"), chromedp.WaitVisible(chromedp.CSS("#username")), shoot(dir, "login-en"),
+		fillSignIn("regulator"))
+	heading, role := text(ctx, t, "main h1"), text(ctx, t, ".role")
+	do(ctx, t, shoot(dir, "regulator-status-en"), chromedp.Click(chromedp.CSS(`button[name="lang"]`)),
+		chromedp.WaitReady(chromedp.CSS(`html[lang="zh-CN"] main h1`)))
+	zh := text(ctx, t, "main h1")
+	do(ctx, t, shoot(dir, "regulator-status-zh"), chromedp.Click(chromedp.CSS(`button[name="lang"]`)),
+		chromedp.WaitReady(chromedp.CSS(`html[lang="en"] main h1`)), chromedp.Navigate(p.http.URL+"/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	nav := text(ctx, t, "header nav")
+	do(ctx, t, shoot(dir, "regulator-home-en"))
+	if heading != "Node and sync" || !strings.Contains(role, "Regulator") || zh != "节点与同步" || !strings.Contains(nav, "Node and sync") {
+		t.Errorf("after sign-in: heading %q, role %q, in Chinese %q, nav %q", heading, role, zh, nav)
+	}
+
+	// A member user, in a fresh browser profile: signed in, sees its member in the header.
+	ctx2 := browser(t)
+	do(ctx2, t, signIn(p.http.URL, "member-user"), shoot(dir, "member-user-home-en"))
+	if who := text(ctx2, t, ".role"); !strings.Contains(who, "HTSC") {
+		t.Errorf("member user's header says %q, want its member HTSC", who)
+	}
+	t.Logf("screenshots in %s", dir)
+}
