@@ -81,23 +81,49 @@ func evalMatched(ctx context.Context, e *Env, p *MatchedParams, r Range) ([]Find
 			if a.height < r.From && b.height < r.From {
 				continue
 			}
-			if f, ok := matchedPair(e, p, a, b); ok {
-				out = append(out, f)
-			}
+			out = append(out, matchedPairs(e, p, a, b)...)
 		}
 	}
 	return out, nil
 }
 
+// matchedPairs reports the trades a and b, b the later, once for each owner on opposite
+// sides of them: two when two owners trade back with each other.
+func matchedPairs(e *Env, p *MatchedParams, a, b *trade) []Finding {
+	f, ok := matchedPair(e, p, a, b)
+	if !ok {
+		return nil
+	}
+	out := []Finding{f}
+	if o := e.acct(a.seller).owner; string(o) == string(e.acct(b.buyer).owner) && ownerHex(o) != f.Subject {
+		g := f
+		g.Subject, g.Member, g.Members = ownerHex(o), e.acct(b.buyer).sponsor, matchedMembers(e, o, a, b)
+		out = append(out, g)
+	}
+	return out
+}
+
+// matchedMembers are the members of the owner's accounts in the two trades.
+func matchedMembers(e *Env, owner []byte, a, b *trade) []string {
+	var out []string
+	for _, party := range [][]byte{a.seller, a.buyer, b.seller, b.buyer} {
+		if string(e.acct(party).owner) == string(owner) {
+			out = append(out, e.acct(party).sponsor)
+		}
+	}
+	return out
+}
+
 // matchedPair reports the trades a and b, b the later, if one owner is on opposite sides of
-// them and their sizes and prices agree within the tolerance.
+// them and their sizes and prices agree within the tolerance. The member is the owner's
+// account in b, on the side that links it.
 func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
-	var linked []byte
+	var linked, acct []byte
 	switch {
 	case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
-		linked = e.acct(a.buyer).owner
+		linked, acct = e.acct(a.buyer).owner, b.seller
 	case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
-		linked = e.acct(a.seller).owner
+		linked, acct = e.acct(a.seller).owner, b.buyer
 	default:
 		return Finding{}, false
 	}
@@ -117,7 +143,7 @@ func matchedPair(e *Env, p *MatchedParams, a, b *trade) (Finding, bool) {
 	}
 	return Finding{
 		SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
-		Member: e.acct(b.buyer).sponsor, Asset: a.asset, Height: h, Time: at, LastHeight: h,
+		Member: e.acct(acct).sponsor, Members: matchedMembers(e, linked, a, b), Asset: a.asset, Height: h, Time: at, LastHeight: h,
 		Summary: fmt.Sprintf("two trades in %s %s apart, sizes %d and %d, one owner on opposite sides", a.asset, b.time.Sub(a.time), a.qty, b.qty),
 		Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,
 			"qty": []int64{first.qty, second.qty}, "cash": []int64{first.cash, second.cash}},
