@@ -363,6 +363,17 @@ func (l *refLedger) refFrozen() []refFinding {
 				named = []ledger.Address{b.Seller, b.Buyer}
 			case *ledger.Mint:
 				named = []ledger.Address{b.To}
+			case *ledger.LockForSettlement:
+				named = []ledger.Address{b.Buyer}
+			case *ledger.ConfirmPayment:
+				// It names only a settlement: the ledger's reason names the party.
+				if m := refFrozenReason.FindStringSubmatch(t.log); m != nil {
+					a, err := ledger.ParseAddress(m[1])
+					if err != nil {
+						panic(err)
+					}
+					named = []ledger.Address{a}
+				}
 			}
 			for _, a := range named {
 				if frozen[a] {
@@ -576,15 +587,18 @@ func (l *refLedger) refHold1() []refFinding {
 	return out
 }
 
-// reference returns every finding of the rules the reference covers.
+// reference returns every finding of the rules the reference covers but WATCH, which also
+// reads the uploaded list (refWatch).
 func (l *refLedger) reference() []refFinding {
 	var out []refFinding
 	for _, fs := range [][]refFinding{l.refLV(true), l.refLV(false), l.refStruct(), l.refRapid(), l.refSelf(),
-		l.refFrozen(), l.refHold5(), l.refHold1()} {
+		l.refFrozen(), l.refHold5(), l.refHold1(), l.refPosLim(), l.refMatched(), l.refSettleFail(), l.refDvPAtom(),
+		l.refReserve(), l.refAttestAge(), l.refSession()} {
 		out = append(out, fs...)
 	}
 	return out
 }
 
 // referenceRules are the rules the reference covers.
-var referenceRules = []string{RuleLVInst, RuleLVInd, RuleStruct, RuleRapid, RuleSelf, RuleFrozen, RuleHold5, RuleHold1}
+var referenceRules = []string{RuleLVInst, RuleLVInd, RuleStruct, RuleRapid, RuleSelf, RuleFrozen, RuleHold5, RuleHold1,
+	RulePosLim, RuleMatched, RuleWatch, RuleSettleFail, RuleDvPAtom, RuleReserve, RuleAttestAge, RuleSession}

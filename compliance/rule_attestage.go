@@ -70,6 +70,16 @@ func evalAttestAge(ctx context.Context, e *Env, p *AttestAgeParams, r Range) ([]
 		if err != nil {
 			return nil, fmt.Errorf("stale block: %w", err)
 		}
+		if h == lo && lo > a.height {
+			// Stale from before the range, and reported then: once per attestation.
+			prev, err := e.blockTime(ctx, lo-1)
+			if err != nil {
+				return nil, err
+			}
+			if prev.After(limit) {
+				continue
+			}
+		}
 		out = append(out, Finding{
 			SubjectKind: SubjectAsset, Subject: ledger.CoinSymbol, WindowKey: fmt.Sprintf("attestation:%d", a.height), Asset: ledger.CoinSymbol,
 			Height: h, Time: t, LastHeight: h,

@@ -103,7 +103,9 @@ func (e *Env) matchedFindings(ctx context.Context, p *MatchedParams, pairs [][2]
 	}
 	out := make([]Finding, 0, len(pairs))
 	for _, pr := range pairs {
-		out = append(out, e.matchedFinding(p, pr[0], pr[1]))
+		for _, l := range matchedLinks(e, pr[0], pr[1]) {
+			out = append(out, e.matchedFinding(p, pr[0], pr[1], l))
+		}
 	}
 	return out, nil
 }
@@ -111,7 +113,7 @@ func (e *Env) matchedFindings(ctx context.Context, p *MatchedParams, pairs [][2]
 // matchedPair reports whether one owner is on opposite sides of the trades a and b, b the
 // later, and their sizes and prices agree within the tolerance.
 func matchedPair(e *Env, p *MatchedParams, a, b *trade) bool {
-	if _, _, _, ok := matchedLink(e, a, b); !ok {
+	if len(matchedLinks(e, a, b)) == 0 {
 		return false
 	}
 	qa, qb := big.NewInt(a.qty), big.NewInt(b.qty)
@@ -120,22 +122,39 @@ func matchedPair(e *Env, p *MatchedParams, a, b *trade) bool {
 	return withinBP(qa, qb, p.ToleranceBP) && withinBP(pa, pb, p.ToleranceBP)
 }
 
-// matchedLink returns the owner on opposite sides of a and b, and its account in b (the
-// later trade, which tripped the rule) and in a.
-func matchedLink(e *Env, a, b *trade) (owner []byte, inB, inA []byte, ok bool) {
-	switch {
-	case string(e.acct(a.buyer).owner) == string(e.acct(b.seller).owner):
-		return e.acct(a.buyer).owner, b.seller, a.buyer, true
-	case string(e.acct(a.seller).owner) == string(e.acct(b.buyer).owner):
-		return e.acct(a.seller).owner, b.buyer, a.seller, true
-	}
-	return nil, nil, nil, false
+// matchedLink is an owner on opposite sides of two trades, with its account in the later
+// one (b, which tripped the rule).
+type matchedLink struct {
+	owner, inB []byte
 }
 
-// matchedFinding reports the matched trades a and b, b the later. Its members are those of
-// the owner's two accounts, not of the clients on the other sides.
-func (e *Env) matchedFinding(p *MatchedParams, a, b *trade) Finding {
-	linked, inB, inA, _ := matchedLink(e, a, b)
+// matchedLinks returns each owner on opposite sides of a and b: two when two owners trade
+// back with each other, each then a violation of its own.
+func matchedLinks(e *Env, a, b *trade) []matchedLink {
+	var out []matchedLink
+	if o := e.acct(a.buyer).owner; string(o) == string(e.acct(b.seller).owner) {
+		out = append(out, matchedLink{o, b.seller})
+	}
+	if o := e.acct(a.seller).owner; string(o) == string(e.acct(b.buyer).owner) && (len(out) == 0 || string(o) != string(out[0].owner)) {
+		out = append(out, matchedLink{o, b.buyer})
+	}
+	return out
+}
+
+// matchedMembers are the members of the owner's accounts in the two trades.
+func matchedMembers(e *Env, owner []byte, a, b *trade) []string {
+	var out []string
+	for _, party := range [][]byte{a.seller, a.buyer, b.seller, b.buyer} {
+		if string(e.acct(party).owner) == string(owner) {
+			out = append(out, e.acct(party).sponsor)
+		}
+	}
+	return out
+}
+
+// matchedFinding reports the matched trades a and b, b the later, for the owner l links. Its
+// members are those of the owner's accounts in them, not of the clients on the other sides.
+func (e *Env) matchedFinding(p *MatchedParams, a, b *trade, l matchedLink) Finding {
 	first, second := a, b
 	if bytes.Compare(second.id, first.id) < 0 { // the order of their hex forms
 		first, second = second, first
@@ -145,8 +164,8 @@ func (e *Env) matchedFinding(p *MatchedParams, a, b *trade) Finding {
 		at = b.time
 	}
 	return Finding{
-		SubjectKind: SubjectOwner, Subject: ownerHex(linked), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
-		Member: e.acct(inB).sponsor, Members: []string{e.acct(inA).sponsor}, Asset: a.asset, Height: h, Time: at, LastHeight: h,
+		SubjectKind: SubjectOwner, Subject: ownerHex(l.owner), WindowKey: hashHex(first.id) + "/" + hashHex(second.id),
+		Member: e.acct(l.inB).sponsor, Members: matchedMembers(e, l.owner, a, b), Asset: a.asset, Height: h, Time: at, LastHeight: h,
 		Summary: fmt.Sprintf("two trades in %s %s apart, of %s and %s, one owner on opposite sides",
 			a.asset, durationText(b.time.Sub(a.time)), e.amount(a.qty, a.asset), e.amount(b.qty, b.asset)),
 		Figures: map[string]any{"window_seconds": p.WindowSeconds, "tolerance_bp": p.ToleranceBP,

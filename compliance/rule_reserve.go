@@ -51,50 +51,45 @@ func evalReserve(ctx context.Context, e *Env, _ *NoParams, r Range) ([]Finding, 
 // and what it found.
 type reserveFold struct {
 	supply, reserve int64
-	// raised says whether an attestation raised the reserve since the last mint.
+	// raised says whether an attestation raised the reserve since the last mint: any of
+	// them, not only the last.
 	raised bool
 	// covered says whether the supply was within the reserve at the last block end.
 	covered bool
 	out     []Finding
 }
 
-// reserveBefore reads the state before the range: supply, the last two attestations, the
-// last mint.
+// reserveBefore reads the state before the range: supply, the last attestation, and
+// whether an attestation since the last mint raised the reserve.
 func (e *Env) reserveBefore(ctx context.Context, r Range) (*reserveFold, error) {
-	var supply, reserve, prevReserve int64
-	var lastAttH, lastMintH int64 = -1, -1
-	var lastAttI, lastMintI int32
+	var supply, reserve int64
+	var lastMintH int64 = -1
+	var lastMintI int32
 	err := e.q.QueryRow(ctx, `SELECT coalesce((SELECT supply FROM supply_history WHERE asset = $1 AND height < $2 ORDER BY height DESC LIMIT 1), 0)`,
 		ledger.CoinSymbol, r.From).Scan(&supply)
 	if err != nil {
 		return nil, fmt.Errorf("coin supply: %w", err)
 	}
-	n := 0
-	err = e.scan(ctx, "attestations", func(rows pgx.Rows) error {
-		var h int64
-		var i int32
-		var amt int64
-		if err := rows.Scan(&h, &i, &amt); err != nil {
-			return err
-		}
-		if n == 0 {
-			lastAttH, lastAttI, reserve = h, i, amt
-		} else {
-			prevReserve = amt
-		}
-		n++
-		return nil
-	}, `SELECT height, tx_idx, amount FROM reserve_attestations WHERE height < $1 ORDER BY height DESC, tx_idx DESC LIMIT 2`, r.From)
+	err = e.q.QueryRow(ctx, `SELECT coalesce((SELECT amount FROM reserve_attestations WHERE height < $1 ORDER BY height DESC, tx_idx DESC LIMIT 1), 0)`,
+		r.From).Scan(&reserve)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("last attestation: %w", err)
 	}
 	err = e.q.QueryRow(ctx, `SELECT height, idx FROM transactions WHERE type = 'mint' AND code = 0 AND asset = $1 AND height < $2
 		ORDER BY height DESC, idx DESC LIMIT 1`, ledger.CoinSymbol, r.From).Scan(&lastMintH, &lastMintI)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("last mint: %w", err)
 	}
-	raised := lastAttH >= 0 && reserve > prevReserve &&
-		(lastAttH > lastMintH || (lastAttH == lastMintH && lastAttI > lastMintI))
+	// Any attestation since that mint that raised the reserve counts, not only the last: one
+	// that raises it and a lower one after still precede the next mint with a raise.
+	var raised bool
+	err = e.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM (
+			SELECT height, tx_idx, amount > lag(amount, 1, 0::bigint) OVER (ORDER BY height, tx_idx) AS up
+			FROM reserve_attestations WHERE height < $1) a
+		WHERE up AND (height > $2 OR (height = $2 AND tx_idx > $3)))`, r.From, lastMintH, lastMintI).Scan(&raised)
+	if err != nil {
+		return nil, fmt.Errorf("attestations since the last mint: %w", err)
+	}
 	return &reserveFold{supply: supply, reserve: reserve, raised: raised, covered: supply <= reserve}, nil
 }
 
@@ -124,7 +119,7 @@ func (e *Env) coinEvents(ctx context.Context, r Range) ([]coinEvent, error) {
 func (f *reserveFold) event(ev *coinEvent) {
 	switch ev.kind {
 	case "attest":
-		f.raised = ev.amount > f.reserve
+		f.raised = f.raised || ev.amount > f.reserve // since the previous mint
 		f.reserve = ev.amount
 	case "burn":
 		f.supply -= ev.amount
