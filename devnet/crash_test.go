@@ -116,6 +116,14 @@ func verifyRestart(t *testing.T, opts devnet.Options) {
 	}
 	defer dn.Stop()
 	v := dn.Members[0]
+	// A crash at an early fail point comes before the child's first transaction was
+	// committed: the restarted node gets some, so that the re-execution below always covers
+	// blocks that change the recovered state.
+	sub := &submitter{n: v.Node, seed: opts.Seed, chain: dn.Meta.ChainID, nonces: map[ledger.Address]uint64{}}
+	if err := sub.resync(v.App); err != nil {
+		t.Fatal(err)
+	}
+	sub.try(&ledger.Mint{Asset: ledger.CoinSymbol, To: sub.addr("member/HTSC"), Amount: 100}, "member/BOCS")
 	waitHeight(t, v.App, v.App.Height()+3)
 	top := v.App.Height()
 

@@ -24,6 +24,9 @@ type DemoLogin struct {
 	Role     string `json:"role"`
 	Member   string `json:"member,omitempty"`
 	Password string `json:"password"`
+	// TOTPSecret is the second factor's secret of a role that requires one: add it to an
+	// authenticator app, or print a code with ledgerscope users demo-code NAME.
+	TOTPSecret string `json:"totp_secret,omitempty"`
 }
 
 // demoUsers is a user for every role: a compliance officer and a user of two different
@@ -49,25 +52,25 @@ func SeedDemoUsers(ctx context.Context, db *store.DB, home string) ([]DemoLogin,
 		return nil, err
 	}
 	path := DemoLoginsFile(home)
-	known := map[string]string{}
+	known := map[string]DemoLogin{}
 	if b, err := os.ReadFile(path); err == nil {
 		var saved []DemoLogin
 		if err := json.Unmarshal(b, &saved); err != nil {
 			return nil, fmt.Errorf("demo logins %s: %w", path, err)
 		}
 		for _, l := range saved {
-			known[l.Username] = l.Password
+			known[l.Username] = l
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("demo logins: %w", err)
 	}
 	out := make([]DemoLogin, len(demoUsers))
 	for i, d := range demoUsers {
-		d.Password = known[d.Username]
+		d.Password, d.TOTPSecret = known[d.Username].Password, known[d.Username].TOTPSecret
 		if d.Password == "" {
 			d.Password = users.GeneratePassword()
 		}
-		if err := ensureDemoUser(ctx, db, d); err != nil {
+		if err := ensureDemoUser(ctx, db, &d); err != nil {
 			return nil, err
 		}
 		out[i] = d
@@ -82,26 +85,82 @@ func SeedDemoUsers(ctx context.Context, db *store.DB, home string) ([]DemoLogin,
 	return out, nil
 }
 
-// ensureDemoUser creates the user, or sets its password to the one given.
-func ensureDemoUser(ctx context.Context, db *store.DB, d DemoLogin) error {
+// ensureDemoUser creates the user, or sets its password to the one given, and gives a role
+// that requires a second factor its TOTP secret.
+func ensureDemoUser(ctx context.Context, db *store.DB, d *DemoLogin) error {
 	u, err := db.UserByName(ctx, d.Username)
 	if errors.Is(err, store.ErrNotFound) {
-		_, err = users.Add(ctx, db, users.New{Username: d.Username, DisplayName: d.Name, Password: d.Password,
+		u, err = users.Add(ctx, db, users.New{Username: d.Username, DisplayName: d.Name, Password: d.Password,
 			Bindings: []policies.Binding{{Role: d.Role, Domain: d.Member}}, By: "demo"})
-		return err
+	} else if err == nil {
+		err = ensureDemoPassword(ctx, db, u, d.Password)
 	}
 	if err != nil {
 		return err
 	}
-	ok, err := users.PasswordMatches(d.Password, u.PasswordHash)
+	if !users.RequiresSecondFactor(u, []store.UserRole{{Role: d.Role, Domain: d.Member}}) {
+		d.TOTPSecret = ""
+		return nil
+	}
+	return ensureDemoTOTP(ctx, db, u, d)
+}
+
+// ensureDemoPassword sets the user's password to the one the logins file holds.
+func ensureDemoPassword(ctx context.Context, db *store.DB, u *store.User, password string) error {
+	ok, err := users.PasswordMatches(password, u.PasswordHash)
 	if err != nil || ok {
 		return err
 	}
-	hash, err := users.HashPassword(d.Password)
+	hash, err := users.HashPassword(password)
 	if err != nil {
 		return err
 	}
 	return db.SetPassword(ctx, u.ID, hash)
+}
+
+// ensureDemoTOTP turns the user's second factor on with the logins file's secret, or a new
+// one.
+func ensureDemoTOTP(ctx context.Context, db *store.DB, u *store.User, d *DemoLogin) error {
+	if u.TOTPEnabled && u.TOTPSecret == d.TOTPSecret && d.TOTPSecret != "" {
+		return nil
+	}
+	if u.TOTPEnabled || u.TOTPSecret != "" {
+		if err := db.ResetTOTP(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	if d.TOTPSecret == "" {
+		e, err := users.NewTOTP(d.Username)
+		if err != nil {
+			return err
+		}
+		d.TOTPSecret = e.Secret
+	}
+	if err := db.SetTOTPSecret(ctx, u.ID, d.TOTPSecret); err != nil {
+		return err
+	}
+	return db.EnableTOTP(ctx, u.ID, 0, nil)
+}
+
+// DemoCode is the current TOTP code of a demo user, from the home's logins file.
+func DemoCode(home, username string, now time.Time) (string, error) {
+	b, err := os.ReadFile(DemoLoginsFile(home))
+	if err != nil {
+		return "", fmt.Errorf("demo logins: %w", err)
+	}
+	var saved []DemoLogin
+	if err := json.Unmarshal(b, &saved); err != nil {
+		return "", fmt.Errorf("demo logins: %w", err)
+	}
+	for _, l := range saved {
+		if l.Username == username {
+			if l.TOTPSecret == "" {
+				return "", fmt.Errorf("demo user %s has no second factor", username)
+			}
+			return users.TOTPCode(l.TOTPSecret, now)
+		}
+	}
+	return "", fmt.Errorf("no demo user %s in %s", username, DemoLoginsFile(home))
 }
 
 // waitForMembers waits until the sync has written the chain's members.

@@ -78,6 +78,14 @@ func (s *Server) login(c *gin.Context) error {
 	if err := s.db.LoginSucceeded(ctx, keys[0]); err != nil {
 		return err
 	}
+	roles, err := s.db.UserRoles(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if users.RequiresSecondFactor(u, roles[u.ID]) {
+		c.Redirect(http.StatusSeeOther, secondFactorPage(&store.SignedIn{User: *u, Roles: roles[u.ID]}, view.Next))
+		return nil
+	}
 	c.Redirect(http.StatusSeeOther, view.Next)
 	return nil
 }

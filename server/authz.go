@@ -44,6 +44,10 @@ func (s *Server) authorize(r route) gin.HandlerFunc {
 			s.refuseAnonymous(c)
 			return
 		}
+		if needsSecondFactor(who) && !secondFactorSteps[r.path] {
+			s.refusePending(c, who)
+			return
+		}
 		b, ok, err := s.authz.Decide(bindings(who), r.object, r.action)
 		if err != nil {
 			s.writeError(c, err)
@@ -80,6 +84,18 @@ func (s *Server) refuseAnonymous(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+	c.Abort()
+}
+
+// refusePending sends a session that has not passed its second factor to do so (a page), or
+// refuses it (the API).
+func (s *Server) refusePending(c *gin.Context, who *store.SignedIn) {
+	if isAPI(c) || c.Request.Method != http.MethodGet {
+		s.writeError(c, errUnauthorized)
+		c.Abort()
+		return
+	}
+	c.Redirect(http.StatusSeeOther, secondFactorPage(who, c.Request.URL.RequestURI()))
 	c.Abort()
 }
 

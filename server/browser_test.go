@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ledgerscope/ledgerscope/users"
 )
 
 // browserFlags start Debian's Chromium headless on a closed network: without the
@@ -68,20 +70,26 @@ func shoot(dir, name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// signIn opens the sign-in page and signs in.
-func signIn(base, user string) chromedp.Action[chromedp.Void] {
-	return chromedp.Steps(chromedp.Navigate(base+"/login"), fillSignIn(user))
+// signIn opens the sign-in page and signs in; code is the second factor's, when the user
+// has one.
+func signIn(base, user, code string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Navigate(base+"/login"), fillSignIn(user, code))
 }
 
-// fillSignIn fills the sign-in form on the page as a person would, and sends it.
-func fillSignIn(user string) chromedp.Action[chromedp.Void] {
-	return chromedp.Steps(
+// fillSignIn fills the sign-in form on the page as a person would, sends it, and enters the
+// second factor's code when there is one.
+func fillSignIn(user, code string) chromedp.Action[chromedp.Void] {
+	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.WaitVisible(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), user),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 		chromedp.Submit(chromedp.CSS("#password")),
-		chromedp.WaitVisible(chromedp.CSS("main h1")),
-	)
+	}
+	if code != "" {
+		steps = append(steps, chromedp.WaitVisible(chromedp.CSS("#code")), chromedp.SendKeys(chromedp.CSS("#code"), code),
+			chromedp.Submit(chromedp.CSS("#code")), chromedp.WaitNotPresent(chromedp.CSS("#code")))
+	}
+	return chromedp.Steps(append(steps, chromedp.WaitVisible(chromedp.CSS("main h1")))...)
 }
 
 // text reads an element's visible text.
@@ -109,8 +117,12 @@ func TestBrowserSignInAndLanguage(t *testing.T) {
 	p := newTestPortal(t)
 	dir := shots(t)
 	// Sent to sign in on the way to a page, and brought back to it after.
+	code, err := users.TOTPCode(testTOTPSecret, p.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	do(ctx, t, chromedp.Navigate(p.http.URL+"/status"), chromedp.WaitVisible(chromedp.CSS("#username")), shoot(dir, "login-en"),
-		fillSignIn("regulator"))
+		fillSignIn("regulator", code))
 	heading, role := text(ctx, t, "main h1"), text(ctx, t, ".role")
 	do(ctx, t, shoot(dir, "regulator-status-en"), chromedp.Click(chromedp.CSS(`button[name="lang"]`)),
 		chromedp.WaitReady(chromedp.CSS(`html[lang="zh-CN"] main h1`)))
@@ -125,7 +137,7 @@ func TestBrowserSignInAndLanguage(t *testing.T) {
 
 	// A member user, in a fresh browser profile: signed in, sees its member in the header.
 	ctx2 := browser(t)
-	do(ctx2, t, signIn(p.http.URL, "member-user"), shoot(dir, "member-user-home-en"))
+	do(ctx2, t, signIn(p.http.URL, "member-user", ""), shoot(dir, "member-user-home-en"))
 	if who := text(ctx2, t, ".role"); !strings.Contains(who, "HTSC") {
 		t.Errorf("member user's header says %q, want its member HTSC", who)
 	}

@@ -28,6 +28,10 @@ const (
 	objMetrics   = "metrics"
 )
 
+// secondFactorSteps are the routes a session may use before it has passed its user's second
+// factor: the steps to pass it, and signing out.
+var secondFactorSteps = map[string]bool{"/login/totp": true, "/totp/enroll": true, "/logout": true}
+
 // routeTable is every route of the portal, reviewed in one place: each non-public route
 // names what the policy must allow.
 func (s *Server) routeTable() []route {
@@ -41,7 +45,11 @@ func (s *Server) routeTable() []route {
 		{get, "/readyz", "readyz", "", "", s.readyz},
 		{get, "/static/*path", "static", "", "", s.static},
 
-		// Every signed-in user.
+		// Every signed-in user, the second factor's pages also before it is passed.
+		{get, "/login/totp", "second factor", objProfile, r, s.totpPage},
+		{post, "/login/totp", "second factor check", objProfile, w, s.totpVerify},
+		{get, "/totp/enroll", "second factor enrolment", objProfile, r, s.enrollPage},
+		{post, "/totp/enroll", "second factor confirmation", objProfile, w, s.enrollConfirm},
 		{post, "/logout", "logout", objProfile, w, s.logout},
 		{post, "/language", "language", "", "", s.setLanguage},
 		{get, "/", "home", objProfile, r, s.home},

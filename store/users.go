@@ -20,6 +20,7 @@ type User struct {
 	Language          string    `gorm:"column:language"`
 	TOTPSecret        string    `gorm:"column:totp_secret"`
 	TOTPEnabled       bool      `gorm:"column:totp_enabled"`
+	TOTPLastStep      int64     `gorm:"column:totp_last_step"`
 	Disabled          bool      `gorm:"column:disabled"`
 	PasswordChangedAt time.Time `gorm:"column:password_changed_at"`
 	CreatedAt         time.Time `gorm:"column:created_at"`

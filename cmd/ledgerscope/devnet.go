@@ -249,7 +249,15 @@ func printPortalLogins(ctx context.Context, out io.Writer, p *portal.Portal, hom
 		if l.Member != "" {
 			role += " of " + l.Member
 		}
-		fmt.Fprintf(tw, "                 %s\t%s\tpassword %s\n", l.Username, role, l.Password)
+		second := ""
+		if l.TOTPSecret != "" {
+			second = "TOTP secret " + l.TOTPSecret
+		}
+		fmt.Fprintf(tw, "                 %s\t%s\tpassword %s\t%s\n", l.Username, role, l.Password, second)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "                 (a code for a TOTP secret: bin/ledgerscope users demo-code csrc --home %s)\n", home)
+	return nil
 }

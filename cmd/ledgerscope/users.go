@@ -7,11 +7,14 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ledgerscope/ledgerscope/appdb"
+	"github.com/ledgerscope/ledgerscope/devnet"
 	"github.com/ledgerscope/ledgerscope/policies"
+	"github.com/ledgerscope/ledgerscope/portal"
 	"github.com/ledgerscope/ledgerscope/store"
 	"github.com/ledgerscope/ledgerscope/users"
 )
@@ -24,7 +27,7 @@ func newUsersCmd() *cobra.Command {
 		Short: "The portal's users: add, list, disable, enable, reset-password, roles, end-sessions",
 	}
 	cmd.AddCommand(newUsersAddCmd(), newUsersListCmd(), newUsersDisableCmd(true), newUsersDisableCmd(false),
-		newUsersResetCmd(), newUsersRolesCmd(), newUsersEndSessionsCmd())
+		newUsersResetCmd(), newUsersRolesCmd(), newUsersEndSessionsCmd(), newUsersResetTOTPCmd(), newUsersDemoCodeCmd())
 	return cmd
 }
 
@@ -276,4 +279,41 @@ func withUser(cmd *cobra.Command, db *appdb.Config, name string, fn func(*appdb.
 		}
 		return fn(d, u)
 	})
+}
+
+func newUsersResetTOTPCmd() *cobra.Command {
+	db := &appdb.Config{}
+	cmd := &cobra.Command{
+		Use: "reset-totp NAME", Short: "Turn a user's second factor off (a lost authenticator); they enrol again at sign-in",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withUser(cmd, db, args[0], func(d *appdb.DB, u *store.User) error {
+				if err := d.ResetTOTP(cmd.Context(), u.ID); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "second factor of %s reset; their sessions are ended\n", u.Username)
+				return nil
+			})
+		},
+	}
+	addDBFlags(cmd, db)
+	return cmd
+}
+
+func newUsersDemoCodeCmd() *cobra.Command {
+	var home string
+	cmd := &cobra.Command{
+		Use: "demo-code NAME", Short: "Print the current TOTP code of a demo user (make run's csrc or admin)",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			code, err := portal.DemoCode(home, args[0], time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), code)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&home, "home", devnet.DefaultOptions().Home, "the devnet's home, where demo-logins.json is")
+	return cmd
 }
