@@ -29,13 +29,18 @@ func openStore(dir string) (*diskStore, error) {
 // keeps up to two while one flushes, so a node's RSS holds up to 128 MiB of them.
 const memTableSize = 64 << 20
 
+// maxOpenFiles bounds the table files the store keeps open. pebble's default of 1,000 is
+// reached only by a store of many gigabytes, but a node runs for years and a devnet runs five
+// stores in one process: the bound keeps the process's descriptors flat as the store grows.
+const maxOpenFiles = 256
+
 // storeOptions tunes pebble for what the app writes: a batch per block of every record the
 // block changed and its undo entry, megabytes each at tens of thousands of txs a block. The
 // 4 MiB default memtable flushed at nearly every block and kept an L0 compaction going
 // beside block execution; a larger one absorbs the rewrites of the same accounts' records
 // before they reach disk.
 func storeOptions() *pebble.Options {
-	o := &pebble.Options{Logger: quietPebble{}, MemTableSize: memTableSize}
+	o := &pebble.Options{Logger: quietPebble{}, MemTableSize: memTableSize, MaxOpenFiles: maxOpenFiles}
 	o.EnsureDefaults()
 	return o
 }

@@ -428,13 +428,18 @@ func (s *dbSet) open(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 	return wrapped, nil
 }
 
+// levelDBOpenFiles bounds the table files each of CometBFT's goleveldb stores keeps open
+// (goleveldb's default is 500, per store): a node has four stores that grow for years, and a
+// devnet runs five nodes in one process.
+const levelDBOpenFiles = 128
+
 // levelDBOptions tunes CometBFT's goleveldb stores for what they hold. Blocks are signed
 // transactions and results are hashes and events: snappy gains little on them and cost 4% of
 // a block-syncing full node's CPU. A block of 20k transactions is about 4 MB, so the 4 MiB
 // default memtable flushed (and started a compaction) at nearly every block; larger ones
 // for the two stores written at every height make that a few times rarer.
 func levelDBOptions(id string) *opt.Options {
-	o := &opt.Options{Compression: opt.NoCompression}
+	o := &opt.Options{Compression: opt.NoCompression, OpenFilesCacheCapacity: levelDBOpenFiles}
 	switch id {
 	case "blockstore":
 		o.WriteBuffer = 32 << 20

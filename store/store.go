@@ -67,8 +67,9 @@ type DB struct {
 	cfg  Config
 	log  *slog.Logger
 
-	partMu sync.Mutex
-	months map[int64]bool // months (unix seconds of their start) whose partitions exist
+	partMu      sync.Mutex
+	months      map[int64]bool // months (unix seconds of their start) whose partitions exist
+	auditMonths map[int64]bool // the same, of audit_log
 }
 
 // Open connects to the database and checks that it answers. It does not migrate.
@@ -120,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{Gorm: g, Pool: pool, sql: sqlDB, cfg: cfg, log: cfg.Logger, months: map[int64]bool{}}, nil
+	return &DB{Gorm: g, Pool: pool, sql: sqlDB, cfg: cfg, log: cfg.Logger, months: map[int64]bool{}, auditMonths: map[int64]bool{}}, nil
 }
 
 // SQL is the database/sql handle on the same pool, for the migration library.
