@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,6 +36,12 @@ func hashToken(tok string) []byte {
 // loadSession finds the signed-in user of the request's session cookie, if the session is
 // live; a dead one's cookie is cleared. Routes decide what a request without one gets.
 func (s *Server) loadSession(c *gin.Context) {
+	// The assets and the probes are public: reading (and touching) the session for each of a
+	// page's assets would be a database write apiece for nothing.
+	if p := c.Request.URL.Path; strings.HasPrefix(p, "/static/") || p == "/healthz" || p == "/readyz" {
+		c.Next()
+		return
+	}
 	tok, err := c.Cookie(sessionCookie)
 	if err != nil || tok == "" {
 		c.Next()
